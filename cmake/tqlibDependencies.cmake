@@ -1,0 +1,41 @@
+# Finds tqlib's dependencies and lists them in TQLIB_DEPENDENCY_TARGETS. Used both by the
+# project and by the installed tqlibConfig.cmake, so consumers get the same usage requirements.
+# CMake package configs are tried first (what Conan and vcpkg provide), then pkg-config (Debian).
+include(CMakeFindDependencyMacro)
+find_dependency(xsimd 13 CONFIG)
+find_dependency(nlohmann_json 3.10 CONFIG)
+
+set(TQLIB_DEPENDENCY_TARGETS xsimd nlohmann_json::nlohmann_json)
+
+# tqlib_find_c_library(<name> <pkg-config module> <candidate config package> <candidate targets...>)
+macro(tqlib_find_c_library name module package)
+  set(_tqlib_found_target "")
+  find_package(${package} CONFIG QUIET)
+  foreach(_t ${ARGN})
+    if(TARGET ${_t} AND NOT _tqlib_found_target)
+      set(_tqlib_found_target ${_t})
+    endif()
+  endforeach()
+  if(NOT _tqlib_found_target)
+    find_package(PkgConfig QUIET)
+    if(PKG_CONFIG_FOUND)
+      pkg_check_modules(tqlib_pc_${name} QUIET IMPORTED_TARGET ${module})
+      if(TARGET PkgConfig::tqlib_pc_${name})
+        set(_tqlib_found_target PkgConfig::tqlib_pc_${name})
+      endif()
+    endif()
+  endif()
+  if(NOT _tqlib_found_target)
+    message(FATAL_ERROR "tqlib needs ${name} (pkg-config module '${module}'); run scripts/setup or install it")
+  endif()
+  list(APPEND TQLIB_DEPENDENCY_TARGETS ${_tqlib_found_target})
+endmacro()
+
+if(EMSCRIPTEN)
+  # The wasm build compiles these C libraries from source (wasm/CMakeLists.txt adds them).
+  list(APPEND TQLIB_DEPENDENCY_TARGETS tqlib_wasm_c_deps)
+else()
+  tqlib_find_c_library(zstd libzstd zstd zstd::libzstd_shared zstd::libzstd_static zstd::libzstd)
+  tqlib_find_c_library(sodium libsodium unofficial-sodium unofficial-sodium::sodium libsodium::libsodium)
+  tqlib_find_c_library(utf8proc libutf8proc utf8proc utf8proc::utf8proc utf8proc)
+endif()

@@ -1,0 +1,5 @@
+#pragma once
+#include "tqlib/core/bytes.hpp"
+#include "tqlib/core/float16.hpp"
+#include "tqlib/core/result.hpp"
+#include "tqlib/core/rng.hpp"

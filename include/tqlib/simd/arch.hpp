@@ -1,0 +1,26 @@
+#pragma once
+// Which SIMD architectures tqlib's kernels are built for, and which one this CPU runs.
+//
+// Kernels are class templates on an xsimd architecture tag (`template <class Arch> struct
+// q8_kernels { static ... }`), declared in the codec header and defined in a `detail/*.inl.hpp`.
+// Two ways to build them (see simd/dispatch.hpp):
+//  - default: the .inl is included directly and instantiated for `xsimd::default_arch`, the best
+//    architecture the compiler flags allow (this is how the wasm build gets `xsimd::wasm`);
+//  - runtime dispatch (TQLIB_RUNTIME_DISPATCH=1, set by the CMake function
+//    `tqlib_add_simd_dispatch`): one translation unit per architecture in `dispatch_archs` is
+//    compiled with that architecture's flags, and the best one the CPU supports is picked once.
+#include <xsimd/xsimd.hpp>
+
+namespace tqlib::simd {
+
+#if defined(__EMSCRIPTEN__) || defined(__wasm__)
+using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
+#elif defined(__x86_64__) || defined(_M_X64)
+// Ordered best first. avx512vnni adds vpdpbusd for the int8-activation paths.
+using dispatch_archs = xsimd::arch_list<xsimd::avx512vnni<xsimd::avx512bw>, xsimd::avx512bw,
+                                        xsimd::fma3<xsimd::avx2>, xsimd::sse4_2>;
+#else
+using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
+#endif
+
+}  // namespace tqlib::simd

@@ -1,0 +1,6 @@
+#pragma once
+// The whole public API of tqlib. Narrower headers (tqlib/codec.hpp, tqlib/format.hpp, ...) or
+// single headers (tqlib/codec/q8.hpp) pull in less.
+#include "tqlib/version.hpp"
+#include "tqlib/core.hpp"
+#include "tqlib/simd/vector_ops.hpp"

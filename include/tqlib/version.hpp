@@ -1,0 +1,5 @@
+#pragma once
+#define TQLIB_VERSION_MAJOR 0
+#define TQLIB_VERSION_MINOR 1
+#define TQLIB_VERSION_PATCH 0
+#define TQLIB_VERSION_STRING "0.1.0"

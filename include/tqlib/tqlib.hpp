@@ -4,3 +4,5 @@
 #include "tqlib/version.hpp"
 #include "tqlib/core.hpp"
 #include "tqlib/simd/vector_ops.hpp"
+#include "tqlib/tokenizer.hpp"
+#include "tqlib/model.hpp"

@@ -6,12 +6,38 @@
 
 #include "tqlib/codec/codec.hpp"
 // --- codec headers ---
+#include "tqlib/codec/dense.hpp"
+#include "tqlib/codec/q4_0.hpp"
+#include "tqlib/codec/q8.hpp"
+#include "tqlib/codec/ternary.hpp"
+#include "tqlib/codec/trit.hpp"
+#include "tqlib/codec/tq1_0.hpp"
+#include "tqlib/codec/tq2_0.hpp"
+#include "tqlib/codec/aqlm.hpp"
+#include "tqlib/codec/tq4_1s.hpp"
+#include "tqlib/codec/turboquant.hpp"
 
 namespace tqlib::codec {
 
 inline std::span<const codec_ops* const> all_codecs() {
   static const std::vector<const codec_ops*> table = {
       // --- one entry per codec ---
+      &f32_ops(),
+      &f16_ops(),
+      &bf16_ops(),
+      &q8_ops(),
+      &q4_0_ops(),
+      &tq1_0_ops(),
+      &tq2_0_ops(),
+      &ternary_ops(),
+      &bitnet_ops(),
+      &trit2_ops(),
+      &aqlm_ops(),
+      &tq4_1s_ops(),
+      &turbo1_ops(),
+      &turbo2_ops(),
+      &turbo3_ops(),
+      &turbo4_ops(),
   };
   return table;
 }

@@ -2,10 +2,17 @@
 // IEEE 754 binary16 and bfloat16 conversions, portable and constexpr so that codec tables and
 // tests can use them at compile time. Rounding is round-to-nearest-even, as numpy, PyTorch and
 // ggml's reference converters do, so files written here match files written there bit for bit.
-#include <bit>
 #include <cstdint>
 
 namespace tqlib {
+
+// std::bit_cast, spelled so that Emscripten 3.1.6 builds too: its libc++ lacks the function, but its
+// clang (like g++ >= 11) has the builtin behind it.
+template <class To, class From>
+constexpr To bit_cast(const From& from) noexcept {
+  static_assert(sizeof(To) == sizeof(From));
+  return __builtin_bit_cast(To, from);
+}
 
 constexpr float f16_to_f32(std::uint16_t h) noexcept {
   const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
@@ -26,11 +33,11 @@ constexpr float f16_to_f32(std::uint16_t h) noexcept {
     }
     bits = sign | (e << 23) | ((mant & 0x3ffu) << 13);
   }
-  return std::bit_cast<float>(bits);
+  return tqlib::bit_cast<float>(bits);
 }
 
 constexpr std::uint16_t f32_to_f16(float f) noexcept {
-  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  const std::uint32_t x = tqlib::bit_cast<std::uint32_t>(f);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t abs = x & 0x7fffffffu;
   if (abs > 0x7f800000u) return std::uint16_t(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));  // nan
@@ -53,10 +60,10 @@ constexpr std::uint16_t f32_to_f16(float f) noexcept {
   return std::uint16_t(sign | r);
 }
 
-constexpr float bf16_to_f32(std::uint16_t h) noexcept { return std::bit_cast<float>(std::uint32_t(h) << 16); }
+constexpr float bf16_to_f32(std::uint16_t h) noexcept { return tqlib::bit_cast<float>(std::uint32_t(h) << 16); }
 
 constexpr std::uint16_t f32_to_bf16(float f) noexcept {
-  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  const std::uint32_t x = tqlib::bit_cast<std::uint32_t>(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return std::uint16_t((x >> 16) | 0x40u);  // quiet nan
   const std::uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);
   return std::uint16_t((x + rounding) >> 16);

@@ -25,7 +25,10 @@ namespace tqlib::simd {
 namespace detail {
 template <class Arch>
 bool cpu_supports() noexcept {
-  return xsimd::available_architectures().has(Arch{});
+  if constexpr (requires { xsimd::available_architectures().has(Arch{}); })
+    return xsimd::available_architectures().has(Arch{});
+  else
+    return Arch::available();  // architectures xsimd's CPU query does not list (emulated, scalar)
 }
 
 template <class... Archs>

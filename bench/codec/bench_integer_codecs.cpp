@@ -1,0 +1,122 @@
+// Encode, decode and matvec of the integer codecs at Qwen2.5-0.5B shapes, one thread. Matvec runs
+// out of cache: the packed matrix is copied until the copies exceed 256 MB and each iteration
+// uses the next copy. BM_plain_read streams the very same bytes (summing them as 64-bit words)
+// so the two packed-bytes/s figures compare directly.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <string>
+#include <vector>
+
+#include "tqlib/codec/registry.hpp"
+#include "tqlib/core/rng.hpp"
+
+using namespace tqlib;
+
+namespace {
+
+constexpr std::size_t out_of_cache_bytes = std::size_t(256) << 20;
+
+struct prepared {
+  std::vector<float> w;
+  std::vector<std::vector<std::byte>> copies;
+};
+
+const codec::codec_ops& ops_of(int id) { return *codec::find(codec::codec_id(id)); }
+
+prepared& prepare(int id, std::size_t rows, std::size_t cols) {
+  static std::map<std::tuple<int, std::size_t, std::size_t>, prepared> cache;
+  auto& p = cache[{id, rows, cols}];
+  if (p.copies.empty()) {
+    xoshiro256ss rng(rows * 131 + cols);
+    p.w.resize(rows * cols);
+    for (auto& v : p.w) v = 0.02f * float(rng.normal());
+    auto blob = ops_of(id).encode(p.w.data(), rows, cols, {});
+    const std::size_t n = std::max<std::size_t>(1, out_of_cache_bytes / blob->size());
+    p.copies.assign(n, *blob);
+  }
+  return p;
+}
+
+void BM_matvec(benchmark::State& state) {
+  const int id = int(state.range(0));
+  const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
+  auto& p = prepare(id, rows, cols);
+  std::vector<float> x(cols, 0.5f), y(rows);
+  for (std::size_t i = 0; i < cols; ++i) x[i] = float(i % 7) - 3.f;
+  std::size_t c = 0;
+  for (auto _ : state) {
+    ops_of(id).matvec(p.copies[c], rows, cols, x.data(), y.data(), 0, rows);
+    benchmark::DoNotOptimize(y.data());
+    c = (c + 1) % p.copies.size();
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies[0].size()));
+  state.counters["Gweights/s"] = benchmark::Counter(double(rows * cols) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(ops_of(id).name) + " " + simd::active_arch_name());
+}
+
+void BM_plain_read(benchmark::State& state) {
+  const int id = int(state.range(0));
+  const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
+  auto& p = prepare(id, rows, cols);
+  std::size_t c = 0;
+  for (auto _ : state) {
+    const auto& b = p.copies[c];
+    std::uint64_t s = 0;
+    const std::size_t words = b.size() / 8;
+    const auto* q = reinterpret_cast<const std::uint64_t*>(b.data());
+    for (std::size_t i = 0; i < words; ++i) s += q[i];
+    benchmark::DoNotOptimize(s);
+    c = (c + 1) % p.copies.size();
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies[0].size()));
+  state.SetLabel(std::string(ops_of(id).name) + " bytes");
+}
+
+void BM_encode(benchmark::State& state) {
+  const int id = int(state.range(0));
+  const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
+  auto& p = prepare(id, rows, cols);
+  for (auto _ : state) benchmark::DoNotOptimize(ops_of(id).encode(p.w.data(), rows, cols, {}));
+  state.SetItemsProcessed(std::int64_t(state.iterations() * rows * cols));
+  state.SetLabel(std::string(ops_of(id).name));
+}
+
+void BM_decode(benchmark::State& state) {
+  const int id = int(state.range(0));
+  const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
+  auto& p = prepare(id, rows, cols);
+  std::vector<float> out(cols);
+  for (auto _ : state)
+    for (std::size_t r = 0; r < rows; ++r) ops_of(id).decode_row(p.copies[0], rows, cols, r, out.data());
+  state.SetItemsProcessed(std::int64_t(state.iterations() * rows * cols));
+  state.SetLabel(std::string(ops_of(id).name));
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  using codec::codec_id;
+  for (auto id : {codec_id::q8, codec_id::q4_0, codec_id::ternary, codec_id::trit2, codec_id::bitnet}) {
+    for (auto [r, c] : {std::pair{896, 896}, {128, 896}, {4864, 896}, {896, 4864}}) b->Args({int(id), r, c});
+  }
+  b->Args({int(codec_id::tq2_0), 896, 4864});  // TQ2_0 needs rows of 256k: only down_proj fits
+  b->Args({int(codec_id::tq1_0), 896, 4864});
+  b->Args({int(codec_id::q8), 151936, 896});
+  b->Args({int(codec_id::q4_0), 151936, 896});
+  b->Args({int(codec_id::ternary), 151936, 896});
+}
+
+void small_shapes(benchmark::internal::Benchmark* b) {
+  using codec::codec_id;
+  for (auto id : {codec_id::q8, codec_id::q4_0, codec_id::ternary, codec_id::tq2_0, codec_id::trit2}) b->Args({int(id), 896, 4864});
+}
+
+}  // namespace
+
+BENCHMARK(BM_matvec)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_plain_read)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_encode)->Apply(small_shapes)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_decode)->Apply(small_shapes)->Unit(benchmark::kMillisecond);
+BENCHMARK_MAIN();

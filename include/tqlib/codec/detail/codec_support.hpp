@@ -1,0 +1,65 @@
+#pragma once
+// Small pieces every row-major codec shares: size checks that name the codec, f16 scale loads
+// and checks, and the shapes of the error messages.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+#include "tqlib/core/bytes.hpp"
+#include "tqlib/core/float16.hpp"
+#include "tqlib/core/result.hpp"
+#include "tqlib/simd/dispatch.hpp"
+
+namespace tqlib::codec::detail {
+
+// Called from kernels, hence TQLIB_KERNEL_INLINE (see simd/dispatch.hpp).
+TQLIB_KERNEL_INLINE float f16_at(const std::byte* p) noexcept {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+#if defined(__F16C__)
+  return _cvtsh_ss(h);
+#else
+  return f16_to_f32(h);
+#endif
+}
+
+inline std::string shape_text(std::size_t rows, std::size_t cols) {
+  return std::to_string(rows) + "x" + std::to_string(cols);
+}
+
+inline result<void> check_blob_size(std::string_view codec, std::span<const std::byte> blob, std::size_t rows,
+                                    std::size_t cols, std::size_t expected) {
+  if (blob.size() != expected)
+    return make_error(blob.size() < expected ? errc::truncated : errc::corrupt,
+                      std::string(codec) + " blob for " + shape_text(rows, cols) + " must be " +
+                          std::to_string(expected) + " bytes, got " + std::to_string(blob.size()));
+  return {};
+}
+
+inline result<void> check_finite_scale(std::string_view codec, float s, std::size_t row, std::size_t index) {
+  if (!std::isfinite(s))
+    return make_error(errc::corrupt, std::string(codec) + ": scale " + std::to_string(index) + " of row " +
+                                         std::to_string(row) + " is not finite");
+  return {};
+}
+
+inline result<void> check_cols_multiple(std::string_view codec, std::size_t cols, std::size_t multiple) {
+  if (cols % multiple != 0)
+    return make_error(errc::invalid_argument, std::string(codec) + " needs rows (cols) that are a multiple of " +
+                                                  std::to_string(multiple) + ", got " + std::to_string(cols));
+  return {};
+}
+
+inline double bits_per_weight_of(std::size_t bytes, std::size_t rows, std::size_t cols) {
+  return rows * cols == 0 ? 0.0 : 8.0 * double(bytes) / double(rows * cols);
+}
+
+}  // namespace tqlib::codec::detail

@@ -1,0 +1,65 @@
+#pragma once
+// Activations quantized to int8 in blocks of 32, as llama.cpp quantizes activations for its Q8_0
+// dot products (ggml-quants.c, quantize_row_q8_0_ref): d = max|x| / 127, q = round(x / d).
+// Integer codecs (q8, q4_0, ternary, bitnet, tq1_0, tq2_0, trit2) then compute each row as
+//   y = sum over 32-blocks b of  scale_w(b) * d(b) * sum_j w_j * q_j
+// with the inner sum exact in int32. The activation error this adds is at most d/2 per element.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tqlib::codec {
+
+inline constexpr std::size_t act_block = 32;
+
+// Read-only view handed to the SIMD kernels (plain pointers, see CONTRIBUTING.md).
+struct act_view {
+  const std::int8_t* q;       // blocks * 32 values, zero padded past cols
+  const float* d;             // one scale per block
+  const std::int32_t* bias4;  // blocks * 8: -128 * (sum of each 4 consecutive q), see below
+  std::size_t blocks;
+};
+
+struct int8_activations {
+  std::size_t cols = 0;
+  std::size_t blocks = 0;
+  std::vector<std::int8_t> q;
+  std::vector<float> d;
+  // vpdpbusd multiplies unsigned by signed bytes. Kernels feed it u = w + 128 (w ^ 0x80) and start
+  // each lane's accumulator at -128 * (its 4 activations' sum), so the lane ends at exactly
+  // sum w*q. Precomputed here once per activation vector instead of once per weight row.
+  std::vector<std::int32_t> bias4;
+
+  act_view view() const noexcept { return {q.data(), d.data(), bias4.data(), blocks}; }
+};
+
+inline void quantize_activations(const float* x, std::size_t cols, int8_activations& a) {
+  a.cols = cols;
+  a.blocks = (cols + act_block - 1) / act_block;
+  a.q.assign(a.blocks * act_block, 0);
+  a.d.assign(a.blocks, 0.f);
+  a.bias4.assign(a.blocks * act_block / 4, 0);
+  for (std::size_t b = 0; b < a.blocks; ++b) {
+    const std::size_t begin = b * act_block, end = std::min(cols, begin + act_block);
+    float amax = 0.f;
+    for (std::size_t i = begin; i < end; ++i) amax = std::max(amax, std::fabs(x[i]));
+    if (!std::isfinite(amax)) {  // a non-finite activation: let the NaN reach the output, not UB
+      a.d[b] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    const float d = amax / 127.f;
+    const float id = d > 0.f ? 1.f / d : 0.f;
+    a.d[b] = d;
+    for (std::size_t i = begin; i < end; ++i) {
+      const float v = std::round(x[i] * id);
+      a.q[i] = std::int8_t(std::clamp(v, -127.f, 127.f));
+    }
+  }
+  for (std::size_t l = 0; l < a.bias4.size(); ++l)
+    a.bias4[l] = -128 * (a.q[4 * l] + a.q[4 * l + 1] + a.q[4 * l + 2] + a.q[4 * l + 3]);
+}
+
+}  // namespace tqlib::codec

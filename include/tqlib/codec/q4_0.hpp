@@ -1,0 +1,131 @@
+#pragma once
+// q4_0: llama.cpp Q4_0 blocks (ggml-common.h block_q4_0; ggml-quants.c quantize_row_q4_0_ref),
+// the 4-bit baseline the README compares with. 32 weights per block: f16 scale d, then 16 bytes
+// whose low nibbles are elements 0..15 and high nibbles elements 16..31; w = d * (q - 8).
+// 18 bytes, 4.5 bits/weight. Encode (as ggml): m = the element of largest magnitude (signed),
+// d = m / -8, q = min(15, int(w / d + 8.5)). Rows are ceil(cols/32) blocks, the last zero padded.
+// Layout spec: docs/codecs/q4_0.md.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/detail/codec_support.hpp"
+#include "tqlib/codec/detail/int8_codec_ops.hpp"
+
+namespace tqlib::codec {
+
+struct q4_0_traits {
+  static constexpr std::size_t block_size = 32;
+  static constexpr std::size_t block_bytes = 18;
+  static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;  // 4.5
+};
+
+struct block_q4_0 {
+  std::uint16_t d;  // f16 scale
+  std::uint8_t qs[16];
+};
+static_assert(sizeof(block_q4_0) == q4_0_traits::block_bytes, "Q4_0 block must be 18 bytes as in ggml");
+
+struct q4_0_layout {
+  static constexpr bool split_scales = false;
+  static constexpr std::size_t blocks_per_row(std::size_t cols) { return (cols + 31) / 32; }
+  static constexpr std::size_t row_bytes(std::size_t cols) { return blocks_per_row(cols) * q4_0_traits::block_bytes; }
+  TQLIB_KERNEL_INLINE static void scales(const std::byte* row, std::size_t, std::size_t b, float& lo, float& hi) noexcept {
+    lo = hi = detail::f16_at(row + b * q4_0_traits::block_bytes);
+  }
+  TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t, std::size_t b, std::int8_t* out) noexcept {
+    const std::byte* qs = row + b * q4_0_traits::block_bytes + 2;
+    for (int j = 0; j < 16; ++j) {
+      out[j] = std::int8_t((std::uint8_t(qs[j]) & 0x0f) - 8);
+      out[j + 16] = std::int8_t((std::uint8_t(qs[j]) >> 4) - 8);
+    }
+  }
+#if defined(__AVX2__)
+  template <class Arch>
+  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * q4_0_traits::block_bytes + 2));
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m256i nibbles = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, mask)),
+                                                    _mm_and_si128(_mm_srli_epi16(v, 4), mask), 1);
+    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+  }
+#endif
+};
+
+inline void q4_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
+  for (std::size_t b = 0; b < q4_0_layout::blocks_per_row(cols); ++b) {
+    float x[32] = {};
+    std::copy_n(w + 32 * b, std::min<std::size_t>(32, cols - 32 * b), x);
+    float amax = 0.f, m = 0.f;
+    for (float v : x)
+      if (std::fabs(v) > amax) amax = std::fabs(v), m = v;
+    const float d = m / -8.f;
+    const float id = d != 0.f ? 1.f / d : 0.f;
+    std::byte* blk = out + b * q4_0_traits::block_bytes;
+    store_le(blk, f32_to_f16(d));
+    for (int j = 0; j < 16; ++j) {
+      // +8.5 then truncation = round to nearest for the shifted non-negative value, as ggml does.
+      const int lo = std::min(15, int(std::max(0.f, x[j] * id + 8.5f)));
+      const int hi = std::min(15, int(std::max(0.f, x[j + 16] * id + 8.5f)));
+      blk[2 + j] = std::byte(std::uint8_t(lo | (hi << 4)));
+    }
+  }
+}
+
+inline void q4_0_decode_row(const std::byte* row, std::size_t cols, float* out) {
+  for (std::size_t i = 0; i < cols; ++i) {
+    const std::byte* blk = row + (i / 32) * q4_0_traits::block_bytes;
+    const std::size_t j = i % 32;
+    const int q = j < 16 ? (std::uint8_t(blk[2 + j]) & 0x0f) : (std::uint8_t(blk[2 + j - 16]) >> 4);
+    out[i] = f16_to_f32(load_le<std::uint16_t>(blk)) * float(q - 8);
+  }
+}
+
+template <class Arch>
+struct q4_0_kernels {
+  TQLIB_INT8_KERNEL_MEMBERS
+};
+
+inline const codec_ops& q4_0_ops() {
+  static const codec_ops ops{
+      codec_id::q4_0,
+      "q4_0",
+      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * q4_0_layout::row_bytes(cols); },
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
+        TQLIB_TRY(detail::check_blob_size("q4_0", blob, rows, cols, rows * q4_0_layout::row_bytes(cols)));
+        const std::size_t nb = q4_0_layout::blocks_per_row(cols);
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t b = 0; b < nb; ++b) {
+            const std::byte* blk = blob.data() + r * q4_0_layout::row_bytes(cols) + b * q4_0_traits::block_bytes;
+            TQLIB_TRY(detail::check_finite_scale("q4_0", f16_to_f32(load_le<std::uint16_t>(blk)), r, b));
+          }
+        return {};
+      },
+      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
+        std::vector<std::byte> out(rows * q4_0_layout::row_bytes(cols));
+        for (std::size_t r = 0; r < rows; ++r)
+          q4_0_encode_row(w + r * cols, cols, out.data() + r * q4_0_layout::row_bytes(cols));
+        return out;
+      },
+      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
+        q4_0_decode_row(blob.data() + row * q4_0_layout::row_bytes(cols), cols, out);
+      },
+      detail::int8_matvec<q4_0_kernels>,
+      detail::int8_matmul<q4_0_kernels>,
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
+        return detail::bits_per_weight_of(blob.size(), rows, cols);
+      },
+  };
+  return ops;
+}
+
+}  // namespace tqlib::codec
+
+#if !TQLIB_RUNTIME_DISPATCH
+#include "tqlib/codec/detail/q4_0_kernels.inl.hpp"
+#endif

@@ -1,0 +1,380 @@
+#pragma once
+// The block layout shared by TQ4_1S and TurboQuant_mse (turbo1..turbo4): rotate each block of a
+// row with the randomized Hadamard transform, then store every rotated coordinate as a sign bit
+// and a b-bit magnitude index into a symmetric codebook, times one f16 scale per block.
+//
+// Block of n values (n = 32..256, a power of two; see rht_block_plan), little-endian:
+//   u16   scale (IEEE binary16, finite, >= 0)
+//   u8    sign plane[n / 8]                element i negative iff bit (i % 8) of byte i / 8
+//   u8    magnitude planes[b][n / 8]       bit p of element i's magnitude index m_i in plane p
+// decoded rotated coordinate i: scale * (sign_i ? -1 : 1) * magnitude[m_i], magnitude ascending.
+// The row is the inverse rotation of those coordinates (docs/codecs/tq4_1s.md, turboquant.md).
+//
+// Bit planes make the magnitude index of W neighbouring lanes three broadcast-and-test
+// operations in SIMD, and the sign one XOR on the float's sign bit, for any batch width W.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/hadamard.hpp"
+#include "tqlib/core/bytes.hpp"
+#include "tqlib/core/float16.hpp"
+#include "tqlib/simd/vector_ops.hpp"
+
+namespace tqlib::codec {
+
+inline constexpr std::size_t sm_max_block = 256;
+inline constexpr std::size_t sm_min_block = 32;
+inline constexpr unsigned sm_max_magnitude_bits = 3;
+
+constexpr std::size_t sm_block_bytes(std::size_t n, unsigned magnitude_bits) noexcept {
+  return 2 + n / 8 * (1 + magnitude_bits);
+}
+
+// Positive codebook magnitudes for each block size 32, 64, 128, 256 (index log2(n) - 5).
+struct sm_magnitudes {
+  std::array<std::array<float, 8>, 4> by_size{};
+  const float* for_block(std::size_t n) const noexcept { return by_size[log2_exact(n) - 5].data(); }
+};
+
+// How one codec uses the layout.
+enum class sm_scale_rule {
+  mse_search,  // TQ4_1S: scale minimizing the block's squared error (search + least squares)
+  block_rms,   // TurboQuant_mse: scale = ||rotated block|| / sqrt(n), codes nearest
+};
+
+struct sm_format {
+  codec_id id;
+  const char* name;
+  unsigned magnitude_bits;  // 0..3 (codebook of 2^(bits+1) levels)
+  std::uint64_t seed;       // rotation seed (fixed per codec, docs/codecs/hadamard.md)
+  sm_scale_rule rule;
+  const sm_magnitudes& (*magnitudes)();
+};
+
+// Where each block of a row starts in the row's bytes, with its transform size and sign words.
+struct sm_block_desc {
+  std::size_t col;        // first column
+  std::size_t length;     // real columns
+  std::size_t size;       // transform size n
+  std::size_t byte;       // offset of the block inside the row's bytes
+  const float* magnitude; // codebook magnitudes for this block size
+};
+
+struct sm_row_plan {
+  std::vector<sm_block_desc> blocks;
+  std::vector<std::vector<std::uint64_t>> signs;  // per block
+  std::size_t row_bytes = 0;
+  std::size_t padded_cols = 0;
+};
+
+inline sm_row_plan sm_plan(const sm_format& f, std::size_t cols) {
+  sm_row_plan p;
+  const auto& mags = f.magnitudes();
+  std::size_t b = 0;
+  for (const auto& blk : rht_block_plan(cols, sm_max_block, sm_min_block)) {
+    p.blocks.push_back({blk.offset, blk.length, blk.size, p.row_bytes, mags.for_block(blk.size)});
+    p.signs.push_back(rht_sign_words(f.seed, b++, blk.size));
+    p.row_bytes += sm_block_bytes(blk.size, f.magnitude_bits);
+    p.padded_cols += blk.size;
+  }
+  return p;
+}
+
+// Plans are the same for every call with the same format and row length: keep the last few
+// per thread so small matvecs (128 x 896) do not pay for allocations and sign-word draws.
+inline const sm_row_plan& sm_cached_plan(const sm_format& f, std::size_t cols) {
+  struct entry {
+    const sm_format* format;
+    std::size_t cols;
+    sm_row_plan plan;
+  };
+  thread_local std::vector<std::unique_ptr<entry>> cache;
+  for (const auto& e : cache)
+    if (e->format == &f && e->cols == cols) return e->plan;
+  if (cache.size() >= 16) cache.erase(cache.begin());  // no caller holds a plan across calls
+  cache.push_back(std::make_unique<entry>(entry{&f, cols, sm_plan(f, cols)}));
+  return cache.back()->plan;
+}
+
+inline std::size_t sm_row_bytes(unsigned magnitude_bits, std::size_t cols) {
+  std::size_t bytes = 0;
+  for (const auto& blk : rht_block_plan(cols, sm_max_block, sm_min_block)) bytes += sm_block_bytes(blk.size, magnitude_bits);
+  return bytes;
+}
+
+// --- scalar reference: one block in the rotated domain -----------------------------------------
+constexpr unsigned sm_magnitude_index(const std::byte* block, std::size_t n, unsigned magnitude_bits,
+                                      std::size_t i) noexcept {
+  unsigned m = 0;
+  for (unsigned p = 0; p < magnitude_bits; ++p)
+    m |= unsigned((std::to_integer<unsigned>(block[2 + (1 + p) * (n / 8) + i / 8]) >> (i % 8)) & 1u) << p;
+  return m;
+}
+
+constexpr bool sm_negative(const std::byte* block, std::size_t i) noexcept {
+  return (std::to_integer<unsigned>(block[2 + i / 8]) >> (i % 8)) & 1u;
+}
+
+inline float sm_scale(const std::byte* block) noexcept { return f16_to_f32(load_le<std::uint16_t>(block)); }
+
+// out[i] = rotated coordinate i of the block.
+inline void sm_decode_block_rotated(const std::byte* block, std::size_t n, unsigned magnitude_bits,
+                                    const float* magnitude, float* out) noexcept {
+  const float s = sm_scale(block);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = s * magnitude[sm_magnitude_index(block, n, magnitude_bits, i)];
+    out[i] = sm_negative(block, i) ? -v : v;
+  }
+}
+
+// Nearest magnitude index of |y| (magnitudes ascending): ties to the smaller one.
+inline unsigned sm_nearest(float a, const float* magnitude, unsigned count) noexcept {
+  unsigned m = 0;
+  while (m + 1 < count && a > 0.5f * (magnitude[m] + magnitude[m + 1])) ++m;
+  return m;
+}
+
+// Squared error of coding z (rotated block) with scale s; codes written to `codes` if given.
+inline double sm_block_error(const float* z, std::size_t n, float s, const float* magnitude, unsigned count,
+                             unsigned* codes = nullptr) noexcept {
+  double err = 0;
+  const float inv = s > 0 ? 1.f / s : 0.f;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned m = s > 0 ? sm_nearest(std::fabs(z[i]) * inv, magnitude, count) : 0;
+    if (codes) codes[i] = m;
+    const double e = std::fabs(double(z[i])) - double(s) * magnitude[m];
+    err += e * e;
+  }
+  return err;
+}
+
+// TQ4_1S scale rule: start from the block RMS, try factors 0.70 .. 1.10 (step 0.025), for each
+// take the nearest codes and the least-squares scale for those codes (sum|z|c / sum c^2), keep the
+// smallest squared error. The RMS is the Gaussian design's own scale; the search recovers the
+// few percent that heavy-tailed blocks gain from a smaller scale.
+inline float sm_search_scale(const float* z, std::size_t n, const float* magnitude, unsigned count,
+                             unsigned* codes) noexcept {
+  double ss = 0;
+  for (std::size_t i = 0; i < n; ++i) ss += double(z[i]) * z[i];
+  const double rms = std::sqrt(ss / double(n));
+  if (!(rms > 0)) return 0;
+  double best_err = INFINITY;
+  float best = float(rms);
+  for (int k = 0; k <= 16; ++k) {
+    const float s = float(rms * (0.70 + 0.025 * k));
+    sm_block_error(z, n, s, magnitude, count, codes);
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      num += std::fabs(double(z[i])) * magnitude[codes[i]];
+      den += double(magnitude[codes[i]]) * magnitude[codes[i]];
+    }
+    const float ls = den > 0 ? float(num / den) : s;
+    const double err = sm_block_error(z, n, ls, magnitude, count);
+    if (err < best_err) best_err = err, best = ls;
+  }
+  return best;
+}
+
+// Encodes one rotated block z[n] into `out` (sm_block_bytes(n, b) bytes).
+inline result<void> sm_encode_block(const sm_format& f, const float* z, std::size_t n, const float* magnitude,
+                                    std::byte* out) {
+  const unsigned count = 1u << f.magnitude_bits;
+  std::array<unsigned, sm_max_block> codes{};
+  float s;
+  if (f.rule == sm_scale_rule::mse_search) {
+    s = sm_search_scale(z, n, magnitude, count, codes.data());
+  } else {
+    double ss = 0;
+    for (std::size_t i = 0; i < n; ++i) ss += double(z[i]) * z[i];
+    s = float(std::sqrt(ss / double(n)));
+  }
+  if (!(s <= 65504.f)) return make_error(errc::invalid_argument, "block scale " + std::to_string(s) + " exceeds f16");
+  const std::uint16_t h = f32_to_f16(s);
+  const float rounded = f16_to_f32(h);
+  sm_block_error(z, n, rounded, magnitude, count, codes.data());  // codes for the stored scale
+  std::memset(out, 0, sm_block_bytes(n, f.magnitude_bits));
+  store_le<std::uint16_t>(out, h);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::signbit(z[i]) && z[i] != 0) out[2 + i / 8] |= std::byte(1u << (i % 8));
+    for (unsigned p = 0; p < f.magnitude_bits; ++p)
+      if ((codes[i] >> p) & 1u) out[2 + (1 + p) * (n / 8) + i / 8] |= std::byte(1u << (i % 8));
+  }
+  return {};
+}
+
+// --- int16 arithmetic of the AVX-512 matvec path ---------------------------------------------
+// Activation blocks are scaled to +-8191 and codebook magnitudes to 4096 * L_k / L_max, so every
+// product is below 2^25 and 8 pair-sums per lane of a 256-block stay far inside int32.
+inline constexpr float sm_activation_q_max = 8191.f;
+inline constexpr float sm_level_q_max = 4096.f;
+
+TQLIB_KERNEL_INLINE std::int16_t sm_quantized_level(float level, float lmax) noexcept {
+  return std::int16_t(std::lrintf(level * sm_level_q_max / lmax));
+}
+
+// Largest |difference| between the int16 path and the exact rotated-domain dot of one row:
+// per coordinate |w| * dx/2 + |xr| * dw/2 + dx*dw/4, with dx the activation step of the block and
+// dw = scale * L_max / 4096 the level step (rounding to nearest), plus float accumulation slack.
+inline double sm_int16_error_bound(const std::byte* row, const sm_row_plan& plan, unsigned magnitude_bits,
+                                   const float* xr) {
+  double bound = 0, mag = 0;
+  std::vector<float> w(sm_max_block);
+  for (const auto& b : plan.blocks) {
+    sm_decode_block_rotated(row + b.byte, b.size, magnitude_bits, b.magnitude, w.data());
+    float amax = 0;
+    for (std::size_t i = 0; i < b.size; ++i) amax = std::max(amax, std::fabs(xr[b.col + i]));
+    const double dx = amax / sm_activation_q_max;
+    const double dw = double(sm_scale(row + b.byte)) * b.magnitude[(1u << magnitude_bits) - 1] / sm_level_q_max;
+    for (std::size_t i = 0; i < b.size; ++i) {
+      bound += std::fabs(w[i]) * dx / 2 + std::fabs(xr[b.col + i]) * dw / 2 + dx * dw / 4;
+      mag += std::fabs(double(w[i]) * xr[b.col + i]);
+    }
+  }
+  return bound + 1e-5 * mag;
+}
+
+// --- SIMD kernels ---------------------------------------------------------------------------------
+template <class Arch>
+struct sign_magnitude_kernels {
+  // y[r] = sum over blocks of dot(decoded rotated block, xr block), rows r0..r1; xr is the
+  // activation rotated block by block (padded_cols values).
+  static void matvec(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
+                     unsigned magnitude_bits, const float* xr, float* y, std::size_t r0, std::size_t r1) noexcept;
+  // out[padded_cols] = decoded rotated row (scale applied).
+  static void decode_rotated_row(const std::byte* row, const sm_block_desc* blocks, std::size_t nblocks,
+                                 unsigned magnitude_bits, float* out) noexcept;
+};
+
+// Scalar reference of the matvec kernel (double accumulation).
+inline float sm_dot_row_ref(const std::byte* row, const sm_row_plan& plan, unsigned magnitude_bits, const float* xr) {
+  double acc = 0;
+  std::vector<float> tmp(sm_max_block);
+  for (const auto& b : plan.blocks) {
+    sm_decode_block_rotated(row + b.byte, b.size, magnitude_bits, b.magnitude, tmp.data());
+    for (std::size_t i = 0; i < b.size; ++i) acc += double(tmp[i]) * xr[b.col + i];
+  }
+  return float(acc);
+}
+
+// --- the codec_ops functions, shared by every format using this layout -------------------------
+inline std::optional<std::size_t> sm_packed_size(unsigned magnitude_bits, std::size_t rows, std::size_t cols) {
+  const std::size_t rb = sm_row_bytes(magnitude_bits, cols);
+  if (rb != 0 && rows > SIZE_MAX / rb) return std::nullopt;
+  return rows * rb;
+}
+
+inline result<void> sm_validate(const sm_format& f, std::span<const std::byte> blob, std::size_t rows,
+                                std::size_t cols) {
+  const auto size = sm_packed_size(f.magnitude_bits, rows, cols);
+  if (!size) return make_error(errc::invalid_argument, std::string(f.name) + ": shape too large");
+  if (blob.size() != *size)
+    return make_error(errc::corrupt, std::string(f.name) + ": blob has " + std::to_string(blob.size()) +
+                                         " bytes, shape " + std::to_string(rows) + "x" + std::to_string(cols) +
+                                         " needs " + std::to_string(*size));
+  const auto plan = rht_block_plan(cols, sm_max_block, sm_min_block);
+  const std::size_t rb = sm_row_bytes(f.magnitude_bits, cols);
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::size_t off = r * rb;
+    for (std::size_t b = 0; b < plan.size(); ++b) {
+      const std::uint16_t h = load_le<std::uint16_t>(blob.data() + off);
+      if ((h & 0x7c00u) == 0x7c00u || (h & 0x8000u))
+        return make_error(errc::corrupt, std::string(f.name) + ": row " + std::to_string(r) + " block " +
+                                             std::to_string(b) + " scale is " +
+                                             ((h & 0x7c00u) == 0x7c00u ? "NaN/Inf" : "negative"));
+      off += sm_block_bytes(plan[b].size, f.magnitude_bits);
+    }
+  }
+  return {};  // every sign / magnitude bit pattern is a valid code
+}
+
+inline result<std::vector<std::byte>> sm_encode(const sm_format& f, const float* w, std::size_t rows,
+                                                std::size_t cols) {
+  const auto size = sm_packed_size(f.magnitude_bits, rows, cols);
+  if (!size) return make_error(errc::invalid_argument, std::string(f.name) + ": shape too large");
+  const auto plan = sm_plan(f, cols);
+  std::vector<std::byte> out(*size);
+  std::array<float, sm_max_block> z{};
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = w + r * cols;
+    for (std::size_t c = 0; c < cols; ++c)
+      if (!std::isfinite(row[c]))
+        return make_error(errc::invalid_argument, std::string(f.name) + ": weight [" + std::to_string(r) + ", " +
+                                                      std::to_string(c) + "] is not finite");
+    for (std::size_t b = 0; b < plan.blocks.size(); ++b) {
+      const auto& blk = plan.blocks[b];
+      std::fill(z.begin(), z.end(), 0.f);
+      std::copy(row + blk.col, row + blk.col + blk.length, z.begin());
+      rht_forward(z.data(), blk.size, plan.signs[b].data());
+      TQLIB_TRY(sm_encode_block(f, z.data(), blk.size, blk.magnitude, out.data() + r * plan.row_bytes + blk.byte));
+    }
+  }
+  return out;
+}
+
+inline void sm_decode_row(const sm_format& f, std::span<const std::byte> blob, std::size_t, std::size_t cols,
+                          std::size_t row, float* out) {
+  const auto& plan = sm_cached_plan(f, cols);
+  std::array<float, sm_max_block> z{};
+  const std::byte* base = blob.data() + row * plan.row_bytes;
+  for (std::size_t b = 0; b < plan.blocks.size(); ++b) {
+    const auto& blk = plan.blocks[b];
+    sm_decode_block_rotated(base + blk.byte, blk.size, f.magnitude_bits, blk.magnitude, z.data());
+    rht_inverse(z.data(), blk.size, plan.signs[b].data());
+    std::copy(z.begin(), z.begin() + std::ptrdiff_t(blk.length), out + blk.col);
+  }
+}
+
+// x (cols) -> xr (padded_cols): the same block rotation the encoder applied to the weights, so
+// dot(row, x) = dot(rotated row, xr) (the rotation is orthogonal) and weights are never un-rotated.
+inline void sm_rotate_activation(const sm_row_plan& plan, const float* x, float* xr) {
+  for (std::size_t b = 0; b < plan.blocks.size(); ++b) {
+    const auto& blk = plan.blocks[b];
+    std::copy(x + blk.col, x + blk.col + blk.length, xr + blk.col);
+    std::fill(xr + blk.col + blk.length, xr + blk.col + blk.size, 0.f);
+    rht_forward(xr + blk.col, blk.size, plan.signs[b].data());
+  }
+}
+
+inline void sm_matvec(const sm_format& f, std::span<const std::byte> blob, std::size_t, std::size_t cols,
+                      const float* x, float* y, std::size_t r0, std::size_t r1) {
+  const auto& plan = sm_cached_plan(f, cols);
+  thread_local std::vector<float> xr;
+  xr.resize(plan.padded_cols);
+  sm_rotate_activation(plan, x, xr.data());
+  simd::dispatch<sign_magnitude_kernels>([&](auto k) {
+    decltype(k)::matvec(blob.data(), plan.row_bytes, plan.blocks.data(), plan.blocks.size(), f.magnitude_bits,
+                        xr.data(), y, r0, r1);
+  });
+}
+
+inline void sm_matmul(const sm_format& f, std::span<const std::byte> blob, std::size_t rows, std::size_t cols,
+                      const float* X, std::size_t T, float* Y, std::size_t r0, std::size_t r1) {
+  const auto& plan = sm_cached_plan(f, cols);
+  const std::size_t pc = plan.padded_cols;
+  std::vector<float> xr(T * pc), w(pc);
+  for (std::size_t t = 0; t < T; ++t) sm_rotate_activation(plan, X + t * cols, xr.data() + t * pc);
+  for (std::size_t r = r0; r < r1; ++r) {
+    // Decode the row once (rotated domain), reuse it for every token.
+    simd::dispatch<sign_magnitude_kernels>([&](auto k) {
+      decltype(k)::decode_rotated_row(blob.data() + r * plan.row_bytes, plan.blocks.data(), plan.blocks.size(),
+                                      f.magnitude_bits, w.data());
+    });
+    for (std::size_t t = 0; t < T; ++t) Y[t * rows + r] = simd::dot(w.data(), xr.data() + t * pc, pc);
+  }
+}
+
+}  // namespace tqlib::codec
+
+#if !TQLIB_RUNTIME_DISPATCH
+#include "tqlib/codec/detail/sign_magnitude_kernels.inl.hpp"
+#endif

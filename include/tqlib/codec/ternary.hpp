@@ -1,0 +1,298 @@
+#pragma once
+// BitNet b1.58 ternary weights (Ma et al. 2024, arXiv 2402.17764, eq. 1-3): per group of 64
+// weights, scale = mean|w| ("absmean"), t = clamp(round(w / scale), -1, 1), w ~ scale * t.
+// Two codecs share this quantizer and differ only in how trits are packed:
+//
+//  bitnet  - seed 002's own packing, byte for byte: 4 trits per byte as v0 + 3 v1 + 9 v2 + 27 v3
+//            with v = t + 1, weights in row order. Row layout: f16 scale per 64 weights
+//            (ceil(cols/64) of them), then ceil(cols/4) packed bytes. 2 + 16/64 = 2.25 bits/weight.
+//            Bytes >= 81 are not base-3 values and are rejected. bitnet_from_seed() builds a blob
+//            from the seed checkpoint's packed tensor and scales tensor as they are.
+//  ternary - dense: 5 trits per byte in the fixed-point form of detail/trit_pack.hpp (a trit
+//            stream of ceil(cols/32) blocks). Row layout: f16 scale per 64, then the stream.
+//            1.6 + 16/64 = 1.85 bits/weight (plus < 1 byte per row of tail), e.g. 1.857 at 896.
+// Layout specs: docs/codecs/bitnet.md, docs/codecs/ternary.md.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/detail/codec_support.hpp"
+#include "tqlib/codec/detail/int8_codec_ops.hpp"
+#include "tqlib/codec/detail/trit_pack.hpp"
+
+namespace tqlib::codec {
+
+inline constexpr std::size_t absmean_group = 64;  // seed 002: "Group Size 64"
+
+// Digits (t + 1) and the absmean scale of each group of 64 (the last group may be shorter; its
+// mean is over the weights it has). Digits past cols are 1 (t = 0).
+inline void absmean_ternarize(const float* w, std::size_t cols, std::vector<std::uint8_t>& digits, std::vector<float>& scales) {
+  const std::size_t groups = (cols + absmean_group - 1) / absmean_group;
+  digits.assign((cols + 31) / 32 * 32, 1);
+  scales.assign(groups, 0.f);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const std::size_t begin = g * absmean_group, end = std::min(cols, begin + absmean_group);
+    double sum = 0;
+    for (std::size_t i = begin; i < end; ++i) sum += std::fabs(w[i]);
+    const float scale = float(sum / double(end - begin));
+    scales[g] = scale;
+    const float inv = scale > 0.f ? 1.f / scale : 0.f;
+    for (std::size_t i = begin; i < end; ++i) digits[i] = std::uint8_t(int(std::clamp(std::round(w[i] * inv), -1.f, 1.f)) + 1);
+  }
+}
+
+inline result<void> check_finite_weights(std::string_view codec, const float* w, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(w[i]))
+      return make_error(errc::invalid_argument, std::string(codec) + ": weight " + std::to_string(i) + " is not finite");
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// bitnet: 4 trits per byte (seed 002)
+
+struct bitnet_traits {
+  static constexpr std::size_t group_size = absmean_group;
+  static constexpr std::size_t trits_per_byte = 4;
+  static constexpr double bits_per_weight = 8.0 / trits_per_byte + 16.0 / group_size;  // 2.25 (cols % 64 == 0)
+};
+
+namespace detail {
+// byte -> its 4 trits (t0 in the low byte), for bytes < 81; 0 otherwise (validate rejects those).
+inline constexpr std::array<std::uint32_t, 256> bitnet_byte_trits = [] {
+  std::array<std::uint32_t, 256> lut{};
+  for (unsigned v = 0; v < 81; ++v) {
+    std::uint32_t word = 0;
+    for (unsigned i = 0, x = v; i < 4; ++i, x /= 3) word |= std::uint32_t(std::uint8_t(std::int8_t(x % 3) - 1)) << (8 * i);
+    lut[v] = word;
+  }
+  return lut;
+}();
+}  // namespace detail
+
+struct bitnet_layout {
+  static constexpr bool split_scales = false;
+  static constexpr std::size_t groups(std::size_t cols) { return (cols + absmean_group - 1) / absmean_group; }
+  static constexpr std::size_t packed_bytes(std::size_t cols) { return (cols + 3) / 4; }
+  static constexpr std::size_t row_bytes(std::size_t cols) { return 2 * groups(cols) + packed_bytes(cols); }
+  TQLIB_KERNEL_INLINE static void scales(const std::byte* row, std::size_t, std::size_t b, float& lo, float& hi) noexcept {
+    lo = hi = detail::f16_at(row + 2 * (b / 2));
+  }
+  TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t cols, std::size_t b, std::int8_t* out) noexcept {
+    const std::byte* packed = row + 2 * groups(cols);
+    const std::size_t bytes = packed_bytes(cols);
+    for (std::size_t i = 0; i < 8; ++i) {
+      const std::size_t j = 8 * b + i;
+      const std::uint32_t word = j < bytes ? detail::bitnet_byte_trits[std::uint8_t(packed[j])] : 0u;
+      for (std::size_t k = 0; k < 4; ++k) out[4 * i + k] = std::int8_t(std::uint8_t(word >> (8 * k)));
+    }
+  }
+#if defined(__AVX2__)
+  template <class Arch>
+  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    const std::byte* packed = row + 2 * groups(cols);
+    if (8 * b + 8 > packed_bytes(cols)) {
+      alignas(32) std::int8_t w[32];
+      decode(row, cols, b, w);
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+    }
+    // Eight bytes index a table of their four trits each: one gather gives all 32.
+    const __m256i index = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed + 8 * b)));
+    return _mm256_i32gather_epi32(reinterpret_cast<const int*>(detail::bitnet_byte_trits.data()), index, 4);
+  }
+#endif
+};
+
+inline void bitnet_encode_row(const float* w, std::size_t cols, std::byte* out) {
+  std::vector<std::uint8_t> digits;
+  std::vector<float> scales;
+  absmean_ternarize(w, cols, digits, scales);
+  for (std::size_t g = 0; g < scales.size(); ++g) store_le(out + 2 * g, f32_to_f16(scales[g]));
+  std::byte* packed = out + 2 * scales.size();
+  for (std::size_t j = 0; j < bitnet_layout::packed_bytes(cols); ++j)
+    packed[j] = std::byte(std::uint8_t(digits[4 * j] + 3 * digits[4 * j + 1] + 9 * digits[4 * j + 2] + 27 * digits[4 * j + 3]));
+}
+
+// Builds a bitnet blob from seed 002's tensors as stored: `packed` holds rows*cols/4 bytes (the
+// flattened weight, 4 per byte) and `scales` rows*cols/64 group scales (read from the checkpoint's
+// dtype into float by the caller). Groups run along the flattened tensor, so rows must be a
+// multiple of 64 for a group never to straddle two rows.
+inline result<std::vector<std::byte>> bitnet_from_seed(std::span<const std::uint8_t> packed, std::span<const float> scales,
+                                                       std::size_t rows, std::size_t cols) {
+  TQLIB_TRY(detail::check_cols_multiple("bitnet (seed 002 checkpoint)", cols, absmean_group));
+  if (packed.size() != rows * cols / 4)
+    return make_error(errc::invalid_argument, "bitnet: packed tensor has " + std::to_string(packed.size()) +
+                                                  " bytes, " + detail::shape_text(rows, cols) + " needs " +
+                                                  std::to_string(rows * cols / 4));
+  if (scales.size() != rows * cols / absmean_group)
+    return make_error(errc::invalid_argument, "bitnet: scales tensor has " + std::to_string(scales.size()) +
+                                                  " entries, " + detail::shape_text(rows, cols) + " needs " +
+                                                  std::to_string(rows * cols / absmean_group));
+  const std::size_t groups = cols / absmean_group, bytes = cols / 4;
+  std::vector<std::byte> out(rows * bitnet_layout::row_bytes(cols));
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::byte* row = out.data() + r * bitnet_layout::row_bytes(cols);
+    for (std::size_t g = 0; g < groups; ++g) {
+      const float s = scales[r * groups + g];
+      TQLIB_TRY(detail::check_finite_scale("bitnet", s, r, g));
+      store_le(row + 2 * g, f32_to_f16(s));
+    }
+    for (std::size_t j = 0; j < bytes; ++j) {
+      const std::uint8_t v = packed[r * bytes + j];
+      if (v >= 81)
+        return make_error(errc::corrupt, "bitnet: packed byte " + std::to_string(r * bytes + j) + " is " +
+                                             std::to_string(v) + ", not a 4-trit base-3 value (< 81)");
+      row[2 * groups + j] = std::byte(v);
+    }
+  }
+  return out;
+}
+
+template <class Arch>
+struct bitnet_kernels {
+  TQLIB_INT8_KERNEL_MEMBERS
+};
+
+// ---------------------------------------------------------------------------------------------
+// ternary: 5 trits per byte
+
+struct ternary_traits {
+  static constexpr std::size_t group_size = absmean_group;
+  static constexpr double trit_bits = 8.0 / 5.0;
+  static constexpr double bits_per_weight = trit_bits + 16.0 / group_size;  // 1.85 before the row tail
+};
+
+struct ternary_layout {
+  static constexpr bool split_scales = false;
+  static constexpr std::size_t groups(std::size_t cols) { return (cols + absmean_group - 1) / absmean_group; }
+  static constexpr std::size_t blocks(std::size_t cols) { return (cols + 31) / 32; }
+  static constexpr std::size_t row_bytes(std::size_t cols) { return 2 * groups(cols) + detail::trit_stream_bytes(blocks(cols)); }
+  TQLIB_KERNEL_INLINE static void scales(const std::byte* row, std::size_t, std::size_t b, float& lo, float& hi) noexcept {
+    lo = hi = detail::f16_at(row + 2 * (b / 2));
+  }
+  TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t cols, std::size_t b, std::int8_t* out) noexcept {
+    detail::decode_trit_block(row + 2 * groups(cols), blocks(cols), b, out);
+  }
+#if defined(__AVX2__)
+  template <class Arch>
+  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    return detail::decode_trit_block_avx2(row + 2 * groups(cols), blocks(cols), b);
+  }
+#endif
+};
+
+inline void ternary_encode_row(const float* w, std::size_t cols, std::byte* out) {
+  std::vector<std::uint8_t> digits;
+  std::vector<float> scales;
+  absmean_ternarize(w, cols, digits, scales);
+  for (std::size_t g = 0; g < scales.size(); ++g) store_le(out + 2 * g, f32_to_f16(scales[g]));
+  detail::encode_trit_stream(digits.data(), ternary_layout::blocks(cols), out + 2 * scales.size());
+}
+
+template <class Arch>
+struct ternary_kernels {
+  TQLIB_INT8_KERNEL_MEMBERS
+};
+
+// ---------------------------------------------------------------------------------------------
+// codec_ops for both
+
+namespace detail {
+
+// Scales finite, and every packed byte a value the packing can produce.
+inline result<void> validate_ternary_family(std::string_view name, bool five_per_byte, std::span<const std::byte> blob,
+                                            std::size_t rows, std::size_t cols) {
+  const std::size_t groups = (cols + absmean_group - 1) / absmean_group;
+  const std::size_t row_bytes = five_per_byte ? ternary_layout::row_bytes(cols) : bitnet_layout::row_bytes(cols);
+  TQLIB_TRY(check_blob_size(name, blob, rows, cols, rows * row_bytes));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::byte* row = blob.data() + r * row_bytes;
+    for (std::size_t g = 0; g < groups; ++g) TQLIB_TRY(check_finite_scale(name, f16_to_f32(load_le<std::uint16_t>(row + 2 * g)), r, g));
+    for (std::size_t j = 2 * groups; j < row_bytes; ++j) {
+      const std::uint8_t v = std::uint8_t(row[j]);
+      if (five_per_byte ? !canonical_trits5[v] : v >= 81)
+        return make_error(errc::corrupt, std::string(name) + ": byte " + std::to_string(j - 2 * groups) + " of row " +
+                                             std::to_string(r) + " (" + std::to_string(v) + ") is not a packed base-3 value" +
+                                             (five_per_byte ? "" : " (< 81)"));
+    }
+  }
+  return {};
+}
+
+}  // namespace detail
+
+inline const codec_ops& bitnet_ops() {
+  static const codec_ops ops{
+      codec_id::bitnet,
+      "bitnet",
+      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * bitnet_layout::row_bytes(cols); },
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
+        return detail::validate_ternary_family("bitnet", false, blob, rows, cols);
+      },
+      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
+        TQLIB_TRY(check_finite_weights("bitnet", w, rows * cols));
+        std::vector<std::byte> out(rows * bitnet_layout::row_bytes(cols));
+        for (std::size_t r = 0; r < rows; ++r) bitnet_encode_row(w + r * cols, cols, out.data() + r * bitnet_layout::row_bytes(cols));
+        return out;
+      },
+      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
+        const std::byte* p = blob.data() + row * bitnet_layout::row_bytes(cols);
+        std::int8_t t[32];
+        for (std::size_t b = 0; b < (cols + 31) / 32; ++b) {
+          bitnet_layout::decode(p, cols, b, t);
+          const float s = f16_to_f32(load_le<std::uint16_t>(p + 2 * (b / 2)));
+          for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = s * float(t[m]);
+        }
+      },
+      detail::int8_matvec<bitnet_kernels>,
+      detail::int8_matmul<bitnet_kernels>,
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
+        return detail::bits_per_weight_of(blob.size(), rows, cols);
+      },
+  };
+  return ops;
+}
+
+inline const codec_ops& ternary_ops() {
+  static const codec_ops ops{
+      codec_id::ternary,
+      "ternary",
+      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * ternary_layout::row_bytes(cols); },
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
+        return detail::validate_ternary_family("ternary", true, blob, rows, cols);
+      },
+      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
+        TQLIB_TRY(check_finite_weights("ternary", w, rows * cols));
+        std::vector<std::byte> out(rows * ternary_layout::row_bytes(cols));
+        for (std::size_t r = 0; r < rows; ++r) ternary_encode_row(w + r * cols, cols, out.data() + r * ternary_layout::row_bytes(cols));
+        return out;
+      },
+      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
+        const std::byte* p = blob.data() + row * ternary_layout::row_bytes(cols);
+        std::int8_t t[32];
+        for (std::size_t b = 0; b < ternary_layout::blocks(cols); ++b) {
+          ternary_layout::decode(p, cols, b, t);
+          const float s = f16_to_f32(load_le<std::uint16_t>(p + 2 * (b / 2)));
+          for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = s * float(t[m]);
+        }
+      },
+      detail::int8_matvec<ternary_kernels>,
+      detail::int8_matmul<ternary_kernels>,
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
+        return detail::bits_per_weight_of(blob.size(), rows, cols);
+      },
+  };
+  return ops;
+}
+
+}  // namespace tqlib::codec
+
+#if !TQLIB_RUNTIME_DISPATCH
+#include "tqlib/codec/detail/ternary_kernels.inl.hpp"
+#endif

@@ -1,0 +1,180 @@
+#pragma once
+// tq1_0: llama.cpp TQ1_0 blocks, bit for bit (ggml-common.h block_tq1_0; ggml-quants.c
+// quantize_row_tq1_0_ref / dequantize_row_tq1_0). 256 weights per block: qs[48] (5 trits per
+// byte), qh[4] (4 trits per byte), f16 scale d; 54 bytes, 1.6875 bits/weight. Trit t = digit - 1,
+// w = d * t. Bytes use the fixed-point base-3 form of detail/trit_pack.hpp (digit n of byte q is
+// ((uint8)(q * 3^n) * 3) >> 8). Element order within a block:
+//   e in [0, 160):   qs[e % 32],             digit e / 32
+//   e in [160, 240): qs[32 + (e - 160) % 16], digit (e - 160) / 16
+//   e in [240, 256): qh[(e - 240) % 4],      digit (e - 240) / 4  (4 digits, then x3: digit 4 is 0)
+// Encode (as ggml): d = max|w| over the block, trit = round(w / d).
+// Rows must be a multiple of 256 weights. Layout spec: docs/codecs/tq1_0.md.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/detail/codec_support.hpp"
+#include "tqlib/codec/detail/int8_codec_ops.hpp"
+#include "tqlib/codec/detail/trit_pack.hpp"
+
+namespace tqlib::codec {
+
+struct tq1_0_traits {
+  static constexpr std::size_t block_size = 256;
+  static constexpr std::size_t block_bytes = 54;
+  static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;  // 1.6875
+};
+
+struct block_tq1_0 {
+  std::uint8_t qs[48];  // 5 trits per byte
+  std::uint8_t qh[4];   // 4 trits per byte
+  std::uint16_t d;      // f16 scale
+};
+static_assert(sizeof(block_tq1_0) == tq1_0_traits::block_bytes, "TQ1_0 block must be 54 bytes as in ggml");
+
+namespace detail {
+// Where element e of a TQ1_0 block lives: byte offset in the block and digit.
+struct tq1_0_place {
+  std::size_t byte, digit;
+};
+TQLIB_KERNEL_INLINE constexpr tq1_0_place tq1_0_where(std::size_t e) noexcept {
+  if (e < 160) return {e % 32, e / 32};
+  if (e < 240) return {32 + (e - 160) % 16, (e - 160) / 16};
+  return {48 + (e - 240) % 4, (e - 240) / 4};
+}
+// qh bytes: 4 digits shifted up one place, so the canonical bytes are those of 5 digits ending in 0.
+inline constexpr std::array<bool, 256> canonical_tq1_0_qh = [] {
+  std::array<bool, 256> ok{};
+  for (unsigned q = 0; q < 81; ++q) ok[(q * 3 * 256 + 242) / 243] = true;
+  return ok;
+}();
+}  // namespace detail
+
+struct tq1_0_layout {
+  static constexpr bool split_scales = false;
+  static constexpr std::size_t row_bytes(std::size_t cols) { return cols / 256 * tq1_0_traits::block_bytes; }
+  TQLIB_KERNEL_INLINE static void scales(const std::byte* row, std::size_t, std::size_t b, float& lo, float& hi) noexcept {
+    lo = hi = detail::f16_at(row + (b / 8) * tq1_0_traits::block_bytes + 52);
+  }
+  TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t, std::size_t b, std::int8_t* out) noexcept {
+    const std::byte* blk = row + (b / 8) * tq1_0_traits::block_bytes;
+    for (std::size_t m = 0; m < 32; ++m) {
+      const auto at = detail::tq1_0_where(32 * (b % 8) + m);
+      out[m] = std::int8_t(detail::trit_digit(std::uint8_t(blk[at.byte]), at.digit) - 1);
+    }
+  }
+#if defined(__AVX2__)
+  template <class Arch>
+  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
+    const std::byte* blk = row + (b / 8) * tq1_0_traits::block_bytes;
+    const std::size_t s = b % 8;
+    __m256i bytes, mul;
+    if (s < 5) {  // 32 bytes of qs, one digit
+      bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk));
+      mul = _mm256_set1_epi8(char(detail::pow3[s]));
+    } else {  // qs[32..47] twice (two digits), or once plus qh for the last 16 elements
+      const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
+      if (s < 7) {
+        bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(q16), q16, 1);
+        const int n = 2 * int(s - 5);
+        mul = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi8(char(detail::pow3[n]))),
+                                      _mm_set1_epi8(char(detail::pow3[n + 1])), 1);
+      } else {
+        std::int32_t qh;
+        std::memcpy(&qh, blk + 48, 4);
+        bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(q16), _mm_set1_epi32(qh), 1);
+        mul = _mm256_setr_epi8(81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81,  //
+                               1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27);
+      }
+    }
+    return _mm256_sub_epi8(detail::trit_digits_avx2(bytes, mul), _mm256_set1_epi8(1));
+  }
+#endif
+};
+
+inline void tq1_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
+  for (std::size_t k = 0; k < cols / 256; ++k) {
+    const float* x = w + 256 * k;
+    std::byte* blk = out + k * tq1_0_traits::block_bytes;
+    float amax = 0.f;
+    for (std::size_t j = 0; j < 256; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float id = amax != 0.f ? 1.f / amax : 0.f;
+    std::uint8_t digits[52][5] = {};
+    for (std::size_t e = 0; e < 256; ++e) {
+      const auto at = detail::tq1_0_where(e);
+      digits[at.byte][at.digit] = std::uint8_t(int(std::clamp(std::round(x[e] * id), -1.f, 1.f)) + 1);
+    }
+    for (std::size_t j = 0; j < 52; ++j) blk[j] = std::byte(detail::pack_trits5(digits[j], 5));
+    store_le(blk + 52, f32_to_f16(amax));
+  }
+}
+
+inline void tq1_0_decode_row(const std::byte* row, std::size_t cols, float* out) {
+  std::int8_t t[32];
+  for (std::size_t b = 0; b < cols / 32; ++b) {
+    tq1_0_layout::decode(row, cols, b, t);
+    const float d = f16_to_f32(load_le<std::uint16_t>(row + (b / 8) * tq1_0_traits::block_bytes + 52));
+    for (int m = 0; m < 32; ++m) out[32 * b + m] = d * float(t[m]);
+  }
+}
+
+template <class Arch>
+struct tq1_0_kernels {
+  TQLIB_INT8_KERNEL_MEMBERS
+};
+
+inline const codec_ops& tq1_0_ops() {
+  static const codec_ops ops{
+      codec_id::tq1_0,
+      "tq1_0",
+      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> {
+        if (cols % 256 != 0) return std::nullopt;  // not representable; validate() says why
+        return rows * tq1_0_layout::row_bytes(cols);
+      },
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
+        TQLIB_TRY(detail::check_cols_multiple("tq1_0", cols, 256));
+        TQLIB_TRY(detail::check_blob_size("tq1_0", blob, rows, cols, rows * tq1_0_layout::row_bytes(cols)));
+        const std::size_t nb = cols / 256;
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t k = 0; k < nb; ++k) {
+            const std::byte* blk = blob.data() + (r * nb + k) * tq1_0_traits::block_bytes;
+            TQLIB_TRY(detail::check_finite_scale("tq1_0", f16_to_f32(load_le<std::uint16_t>(blk + 52)), r, k));
+            for (std::size_t j = 0; j < 52; ++j) {
+              const std::uint8_t v = std::uint8_t(blk[j]);
+              if (!(j < 48 ? detail::canonical_trits5[v] : detail::canonical_tq1_0_qh[v]))
+                return make_error(errc::corrupt, "tq1_0: byte " + std::to_string(j) + " of block " + std::to_string(k) +
+                                                     " in row " + std::to_string(r) + " (" + std::to_string(v) +
+                                                     ") is not a packed base-3 value");
+            }
+          }
+        return {};
+      },
+      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
+        TQLIB_TRY(detail::check_cols_multiple("tq1_0", cols, 256));
+        std::vector<std::byte> out(rows * tq1_0_layout::row_bytes(cols));
+        for (std::size_t r = 0; r < rows; ++r)
+          tq1_0_encode_row(w + r * cols, cols, out.data() + r * tq1_0_layout::row_bytes(cols));
+        return out;
+      },
+      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
+        tq1_0_decode_row(blob.data() + row * tq1_0_layout::row_bytes(cols), cols, out);
+      },
+      detail::int8_matvec<tq1_0_kernels>,
+      detail::int8_matmul<tq1_0_kernels>,
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
+        return detail::bits_per_weight_of(blob.size(), rows, cols);
+      },
+  };
+  return ops;
+}
+
+}  // namespace tqlib::codec
+
+#if !TQLIB_RUNTIME_DISPATCH
+#include "tqlib/codec/detail/tq1_0_kernels.inl.hpp"
+#endif

@@ -1,0 +1,136 @@
+#pragma once
+// tq2_0: llama.cpp TQ2_0 blocks, bit for bit (ggml-common.h block_tq2_0; ggml-quants.c
+// quantize_row_tq2_0_ref / dequantize_row_tq2_0). 256 weights per block: 64 bytes of 2-bit codes
+// then an f16 scale d; 66 bytes, 2.0625 bits/weight. Code c in {0,1,2} means w = d * (c - 1);
+// code 3 never occurs and is rejected. Element order: block half h (0..1) uses bytes 32h..32h+31;
+// byte 32h + m holds elements 128h + m + 32n at bits 2n..2n+1 (n = 0..3).
+// Encode (as ggml): d = max|w| over the block, c = round(w / d) + 1.
+// Rows must be a multiple of 256 weights. Layout spec: docs/codecs/tq2_0.md.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/detail/codec_support.hpp"
+#include "tqlib/codec/detail/int8_codec_ops.hpp"
+
+namespace tqlib::codec {
+
+struct tq2_0_traits {
+  static constexpr std::size_t block_size = 256;
+  static constexpr std::size_t block_bytes = 66;
+  static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;  // 2.0625
+};
+
+struct block_tq2_0 {
+  std::uint8_t qs[64];  // 2 bits per element
+  std::uint16_t d;      // f16 scale
+};
+static_assert(sizeof(block_tq2_0) == tq2_0_traits::block_bytes, "TQ2_0 block must be 66 bytes as in ggml");
+
+struct tq2_0_layout {
+  static constexpr bool split_scales = false;
+  static constexpr std::size_t row_bytes(std::size_t cols) { return cols / 256 * tq2_0_traits::block_bytes; }
+  TQLIB_KERNEL_INLINE static void scales(const std::byte* row, std::size_t, std::size_t b, float& lo, float& hi) noexcept {
+    lo = hi = detail::f16_at(row + (b / 8) * tq2_0_traits::block_bytes + 64);
+  }
+  // 32-block b is sub-block s = b % 8 of a 256-block: half s / 4, bit pair s % 4.
+  TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t, std::size_t b, std::int8_t* out) noexcept {
+    const std::byte* qs = row + (b / 8) * tq2_0_traits::block_bytes + 32 * ((b % 8) / 4);
+    const unsigned shift = 2 * (b % 4);
+    for (int m = 0; m < 32; ++m) out[m] = std::int8_t(((std::uint8_t(qs[m]) >> shift) & 3) - 1);
+  }
+#if defined(__AVX2__)
+  template <class Arch>
+  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
+    const __m256i v = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(row + (b / 8) * tq2_0_traits::block_bytes + 32 * ((b % 8) / 4)));
+    const __m256i codes = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(int(2 * (b % 4)))), _mm256_set1_epi8(3));
+    return _mm256_sub_epi8(codes, _mm256_set1_epi8(1));
+  }
+#endif
+};
+
+inline void tq2_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
+  for (std::size_t k = 0; k < cols / 256; ++k) {
+    const float* x = w + 256 * k;
+    std::byte* blk = out + k * tq2_0_traits::block_bytes;
+    float amax = 0.f;
+    for (std::size_t j = 0; j < 256; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float id = amax != 0.f ? 1.f / amax : 0.f;
+    for (std::size_t e = 0; e < 256; ++e) {
+      const int code = int(std::clamp(std::round(x[e] * id), -1.f, 1.f)) + 1;
+      const std::size_t byte = 32 * (e / 128) + e % 32, shift = 2 * ((e % 128) / 32);
+      blk[byte] = std::byte(std::uint8_t(std::uint8_t(blk[byte]) | (code << shift)));
+    }
+    store_le(blk + 64, f32_to_f16(amax));
+  }
+}
+
+inline void tq2_0_decode_row(const std::byte* row, std::size_t cols, float* out) {
+  std::int8_t t[32];
+  for (std::size_t b = 0; b < cols / 32; ++b) {
+    tq2_0_layout::decode(row, cols, b, t);
+    const float d = f16_to_f32(load_le<std::uint16_t>(row + (b / 8) * tq2_0_traits::block_bytes + 64));
+    for (int m = 0; m < 32; ++m) out[32 * b + m] = d * float(t[m]);
+  }
+}
+
+template <class Arch>
+struct tq2_0_kernels {
+  TQLIB_INT8_KERNEL_MEMBERS
+};
+
+inline const codec_ops& tq2_0_ops() {
+  static const codec_ops ops{
+      codec_id::tq2_0,
+      "tq2_0",
+      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> {
+        if (cols % 256 != 0) return std::nullopt;  // not representable; validate() says why
+        return rows * tq2_0_layout::row_bytes(cols);
+      },
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
+        TQLIB_TRY(detail::check_cols_multiple("tq2_0", cols, 256));
+        TQLIB_TRY(detail::check_blob_size("tq2_0", blob, rows, cols, rows * tq2_0_layout::row_bytes(cols)));
+        const std::size_t nb = cols / 256;
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t k = 0; k < nb; ++k) {
+            const std::byte* blk = blob.data() + (r * nb + k) * tq2_0_traits::block_bytes;
+            TQLIB_TRY(detail::check_finite_scale("tq2_0", f16_to_f32(load_le<std::uint16_t>(blk + 64)), r, k));
+            for (std::size_t j = 0; j < 64; ++j) {
+              const unsigned v = std::uint8_t(blk[j]);
+              // A code of 3 (binary 11) in any of the four pairs: (v & (v >> 1)) has bit 2n set.
+              if ((v & (v >> 1) & 0x55u) != 0)
+                return make_error(errc::corrupt, "tq2_0: code 3 (not a trit) in row " + std::to_string(r) + ", block " +
+                                                     std::to_string(k) + ", byte " + std::to_string(j));
+            }
+          }
+        return {};
+      },
+      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
+        TQLIB_TRY(detail::check_cols_multiple("tq2_0", cols, 256));
+        std::vector<std::byte> out(rows * tq2_0_layout::row_bytes(cols));
+        for (std::size_t r = 0; r < rows; ++r)
+          tq2_0_encode_row(w + r * cols, cols, out.data() + r * tq2_0_layout::row_bytes(cols));
+        return out;
+      },
+      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
+        tq2_0_decode_row(blob.data() + row * tq2_0_layout::row_bytes(cols), cols, out);
+      },
+      detail::int8_matvec<tq2_0_kernels>,
+      detail::int8_matmul<tq2_0_kernels>,
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
+        return detail::bits_per_weight_of(blob.size(), rows, cols);
+      },
+  };
+  return ops;
+}
+
+}  // namespace tqlib::codec
+
+#if !TQLIB_RUNTIME_DISPATCH
+#include "tqlib/codec/detail/tq2_0_kernels.inl.hpp"
+#endif

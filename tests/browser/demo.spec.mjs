@@ -1,0 +1,221 @@
+// End-to-end test of the browser demo (wasm/demo/) in headless Debian chromium, driven by
+// playwright-core (no browser download). Plain node script:
+//   node tests/browser/demo.spec.mjs
+// Needs: scripts/build-wasm (engines in build-wasm/wasm/dist/), Debian's chromium, npm ci, and for
+// the model checks models/tqlib-default.mv2 and the native build/tq.
+// Env: TQLIB_CHROMIUM (default /usr/bin/chromium), TQLIB_NATIVE_TQ (default build/tq),
+//      TQLIB_SCREENSHOT (default build-wasm/browser-demo.png), TQLIB_PROMPT, TQLIB_TOKENS,
+//      TQLIB_ALLOW_NO_MODEL=1 (skip, instead of fail, the checks that need the model).
+// Prints one line per check and "N passed, N failed" last; exits non-zero on any failure.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const env = process.env;
+const chromiumPath = env.TQLIB_CHROMIUM || '/usr/bin/chromium';
+const nativeTq = env.TQLIB_NATIVE_TQ || path.join(root, 'build/tq');
+const screenshot = env.TQLIB_SCREENSHOT || path.join(root, 'build-wasm/browser-demo.png');
+const modelPath = path.join(root, 'models/tqlib-default.mv2');
+const prompt = env.TQLIB_PROMPT || 'The old man looked at the sea and';
+const nTokens = Number(env.TQLIB_TOKENS || 24);
+const allowNoModel = env.TQLIB_ALLOW_NO_MODEL === '1';
+const dist = path.join(root, 'build-wasm/wasm/dist');
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+function check(name, ok, detail = '') {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+}
+function skip(name, why) {
+  skipped++;
+  console.log(`skip ${name} — ${why}`);
+}
+function finish() {
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(failed ? 1 : 0);
+}
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [path.join(root, 'scripts/serve'), '--port', '0', '--quiet'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/serving (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) resolve({ proc: p, base: m[1] });
+    });
+    p.on('exit', (code) => reject(new Error(`scripts/serve exited with ${code}`)));
+  });
+}
+
+// What the native engine prints for the same greedy run: the generated text only (the prompt
+// is removed when tq echoes it).
+function nativeGreedy() {
+  const out = execFileSync(nativeTq, ['run', modelPath, '--prompt', prompt, '--temp', '0', '-n', String(nTokens)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600000 });
+  return out.startsWith(prompt) ? out.slice(prompt.length) : out;
+}
+
+async function main() {
+  // --- prerequisites: fail loudly, never pass by doing nothing ---
+  for (const f of ['tqlib_engine.mjs', 'tqlib_engine_mt.mjs']) {
+    if (!fs.existsSync(path.join(dist, f))) {
+      check(`engine ${f} built`, false, `missing ${path.join(dist, f)}: run scripts/build-wasm`);
+      return;
+    }
+  }
+  if (!fs.existsSync(chromiumPath)) {
+    check('chromium installed', false, `${chromiumPath} is missing: run scripts/setup`);
+    return;
+  }
+  const haveModel = fs.existsSync(modelPath);
+  if (!haveModel && !allowNoModel) {
+    check('embedded default model present', false,
+      `${modelPath} is missing (set TQLIB_ALLOW_NO_MODEL=1 to run only the checks that do not need it)`);
+  }
+
+  const { chromium } = require('playwright-core');
+  const server = await startServer();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tqlib-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+  });
+  const pageErrors = [];
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`  [page] ${m.text()}`); });
+    const demo = `${server.base}wasm/demo/`;
+    const open = async (query = '') => {
+      await page.goto(demo + query);
+      await page.waitForFunction(() => document.body.dataset.ready === '1' || document.body.dataset.state === 'error',
+        null, { timeout: 60000 });
+    };
+
+    // 1. every engine variant starts and passes its self-test
+    for (const [variant, simd, threads] of [['simd', true, false], ['scalar', false, false], ['mt', true, true]]) {
+      if (variant === 'scalar' && !fs.existsSync(path.join(dist, 'tqlib_engine_scalar.mjs'))) {
+        skip("engine 'scalar'", 'not built (wasm/CMakeLists.txt says why at configure time)');
+        continue;
+      }
+      await open(`?engine=${variant}`);
+      const ready = await page.evaluate(() => document.body.dataset.ready === '1');
+      check(`engine '${variant}' starts`, ready, ready ? '' : await page.textContent('#status'));
+      if (!ready) continue;
+      const info = await page.evaluate(() => window.tqlibDemo.tq.info);
+      check(`engine '${variant}' build flags`, info.simd128 === simd && info.threads === threads, JSON.stringify(info));
+      const r = await page.evaluate(() => window.tqlibDemo.selftest());
+      const bad = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+      check(`engine '${variant}' self-test (${r.passed} checks, ${r.codecs} codecs, ${r.arch})`,
+        r.failed === 0 && r.passed >= 10, bad.join('; '));
+    }
+
+    // 2. default page: cross-origin isolated, picks the threaded engine
+    await open();
+    const iso = await page.evaluate(() => ({ iso: crossOriginIsolated, variant: window.tqlibDemo.tq.variant }));
+    check('page is cross-origin isolated and picks the threaded engine', iso.iso && iso.variant === 'mt', JSON.stringify(iso));
+
+    // 3. a file that is not an MV2 model is refused with a clear message
+    const loadFile = async (name, bytes, key = '') => {
+      await page.setInputFiles('#model-file', { name, mimeType: 'application/octet-stream', buffer: bytes });
+      await page.fill('#public-key', key);
+      await page.click('#load');
+      await page.waitForFunction(() => ['loaded', 'error'].includes(document.body.dataset.state), null, { timeout: 300000 });
+      return { state: await page.evaluate(() => document.body.dataset.state), text: await page.textContent('#status') };
+    };
+    const junk = await loadFile('junk.mv2', Buffer.from('this is not a model file, just text'.repeat(10)));
+    check('a non-MV2 file is refused', junk.state === 'error' && /not a valid or intact \.mv2/.test(junk.text), junk.text);
+    const badKey = await loadFile('junk.mv2', Buffer.from('x'), 'abc');
+    check('a malformed public key is refused', badKey.state === 'error' && /64 hex digits/.test(badKey.text), badKey.text);
+
+    if (!haveModel) {
+      const note = await page.textContent('#default-note');
+      check('a missing default model is reported', /missing/.test(note), note);
+      if (allowNoModel) skip('default model: load, greedy text = native tq run, tampered file, wrong key', 'no models/tqlib-default.mv2');
+      return;
+    }
+
+    // 4. the embedded default model: a tampered copy and a wrong key are refused
+    const model = fs.readFileSync(modelPath);
+    const tampered = Buffer.from(model);
+    tampered[Math.floor(tampered.length * 0.6)] ^= 0x55; // inside the data section: a checksum must catch it
+    const t = await loadFile('tampered.mv2', tampered);
+    check('a tampered model is refused', t.state === 'error' && /not a valid or intact|Signature/.test(t.text), t.text);
+    const wrongKey = 'tqlib-ed25519-public-key-v1\n' + '11'.repeat(32);
+    const w = await loadFile('tqlib-default.mv2', model, wrongKey);
+    check('a model is refused under a key that did not sign it', w.state === 'error' && /Signature check failed/.test(w.text), w.text);
+    const trusted = path.join(root, 'models/tqlib-default.pub');
+    if (fs.existsSync(trusted)) {
+      const ok = await loadFile('tqlib-default.mv2', model, fs.readFileSync(trusted, 'utf8'));
+      check('the default model verifies under models/tqlib-default.pub', ok.state === 'loaded', ok.text);
+    }
+
+    // 5. the embedded default model loads by URL and generates greedily what native tq does
+    await open();
+    await page.check('input[name=source][value=default]');
+    await page.fill('#public-key', '');
+    await page.click('#load');
+    await page.waitForFunction(() => ['loaded', 'error'].includes(document.body.dataset.state), null, { timeout: 600000 });
+    const loaded = await page.evaluate(() => ({ state: document.body.dataset.state, model: window.tqlibDemo.tq.model }));
+    check('the embedded default model loads', loaded.state === 'loaded', await page.textContent('#status'));
+    if (loaded.state !== 'loaded') return;
+    check('the engine can generate with this model', loaded.model.can_generate === true, JSON.stringify(loaded.model));
+    if (!loaded.model.can_generate) return;
+    await page.fill('#temperature', '0');
+    await page.fill('#max-tokens', String(nTokens));
+    await page.fill('#prompt', prompt);
+    await page.click('#send');
+    await page.waitForFunction(() => ['loaded', 'error'].includes(document.body.dataset.state), null, { timeout: 600000 });
+    const web = await page.evaluate(() => {
+      const msgs = document.querySelectorAll('.msg.model');
+      return { state: document.body.dataset.state, text: msgs.length ? msgs[msgs.length - 1].dataset.text : null,
+        tps: window.tqlibDemo.tq.tokensPerSecond };
+    });
+    check('greedy generation finishes', web.state === 'loaded' && typeof web.text === 'string', await page.textContent('#status'));
+    let native = null;
+    try {
+      native = nativeGreedy();
+    } catch (e) {
+      check('native tq run', false, `${nativeTq}: ${e.message.split('\n')[0]} (build it: cmake --build build --target tq)`);
+    }
+    if (native !== null) {
+      check('browser greedy text equals native tq run --temp 0', web.text === native || web.text.trim() === native.trim(),
+        `\n    browser: ${JSON.stringify(web.text)}\n    native:  ${JSON.stringify(native)}`);
+    }
+    console.log(`  browser decode speed (threaded engine): ${web.tps.toFixed(2)} tokens/s`);
+  } finally {
+    check('no uncaught errors in the page', pageErrors.length === 0, pageErrors.join('; '));
+    try {
+      const page = context.pages()[0];
+      if (page) {
+        fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+        await page.screenshot({ path: screenshot, fullPage: true });
+        console.log(`screenshot: ${screenshot}`);
+      }
+    } catch (e) {
+      console.log(`screenshot failed: ${e.message}`);
+    }
+    await context.close();
+    server.proc.kill();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(finish, (e) => {
+  console.log(`FAIL ${e.stack || e}`);
+  failed++;
+  finish();
+});

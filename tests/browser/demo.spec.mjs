@@ -4,8 +4,7 @@
 // Needs: scripts/build-wasm (engines in build-wasm/wasm/dist/), Debian's chromium, npm ci, and for
 // the model checks models/tqlib-default.mv2 and the native build/tq.
 // Env: TQLIB_CHROMIUM (default /usr/bin/chromium), TQLIB_NATIVE_TQ (default build/tq),
-//      TQLIB_SCREENSHOT (default build-wasm/browser-demo.png), TQLIB_PROMPT, TQLIB_TOKENS,
-//      TQLIB_ALLOW_NO_MODEL=1 (skip, instead of fail, the checks that need the model).
+//      TQLIB_SCREENSHOT (default build-wasm/browser-demo.png), TQLIB_PROMPT, TQLIB_TOKENS.
 // Prints one line per check and "N passed, N failed" last; exits non-zero on any failure.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,23 +22,17 @@ const screenshot = env.TQLIB_SCREENSHOT || path.join(root, 'build-wasm/browser-d
 const modelPath = path.join(root, 'models/tqlib-default.mv2');
 const prompt = env.TQLIB_PROMPT || 'The old man looked at the sea and';
 const nTokens = Number(env.TQLIB_TOKENS || 24);
-const allowNoModel = env.TQLIB_ALLOW_NO_MODEL === '1';
 const dist = path.join(root, 'build-wasm/wasm/dist');
 
 let passed = 0;
 let failed = 0;
-let skipped = 0;
 function check(name, ok, detail = '') {
   if (ok) passed++;
   else failed++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
 }
-function skip(name, why) {
-  skipped++;
-  console.log(`skip ${name} — ${why}`);
-}
 function finish() {
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }
 
@@ -67,7 +60,7 @@ function nativeGreedy() {
 
 async function main() {
   // --- prerequisites: fail loudly, never pass by doing nothing ---
-  for (const f of ['tqlib_engine.mjs', 'tqlib_engine_mt.mjs']) {
+  for (const f of ['tqlib_engine.mjs', 'tqlib_engine_scalar.mjs', 'tqlib_engine_mt.mjs']) {
     if (!fs.existsSync(path.join(dist, f))) {
       check(`engine ${f} built`, false, `missing ${path.join(dist, f)}: run scripts/build-wasm`);
       return;
@@ -77,10 +70,9 @@ async function main() {
     check('chromium installed', false, `${chromiumPath} is missing: run scripts/setup`);
     return;
   }
-  const haveModel = fs.existsSync(modelPath);
-  if (!haveModel && !allowNoModel) {
-    check('embedded default model present', false,
-      `${modelPath} is missing (set TQLIB_ALLOW_NO_MODEL=1 to run only the checks that do not need it)`);
+  if (!fs.existsSync(modelPath)) {
+    check('embedded default model present', false, `${modelPath} is missing`);
+    return;
   }
 
   const { chromium } = require('playwright-core');
@@ -107,10 +99,6 @@ async function main() {
 
     // 1. every engine variant starts and passes its self-test
     for (const [variant, simd, threads] of [['simd', true, false], ['scalar', false, false], ['mt', true, true]]) {
-      if (variant === 'scalar' && !fs.existsSync(path.join(dist, 'tqlib_engine_scalar.mjs'))) {
-        skip("engine 'scalar'", 'not built (wasm/CMakeLists.txt says why at configure time)');
-        continue;
-      }
       await open(`?engine=${variant}`);
       const ready = await page.evaluate(() => document.body.dataset.ready === '1');
       check(`engine '${variant}' starts`, ready, ready ? '' : await page.textContent('#status'));
@@ -140,13 +128,6 @@ async function main() {
     check('a non-MV2 file is refused', junk.state === 'error' && /not a valid or intact \.mv2/.test(junk.text), junk.text);
     const badKey = await loadFile('junk.mv2', Buffer.from('x'), 'abc');
     check('a malformed public key is refused', badKey.state === 'error' && /64 hex digits/.test(badKey.text), badKey.text);
-
-    if (!haveModel) {
-      const note = await page.textContent('#default-note');
-      check('a missing default model is reported', /missing/.test(note), note);
-      if (allowNoModel) skip('default model: load, greedy text = native tq run, tampered file, wrong key', 'no models/tqlib-default.mv2');
-      return;
-    }
 
     // 4. the embedded default model: a tampered copy and a wrong key are refused
     const model = fs.readFileSync(modelPath);

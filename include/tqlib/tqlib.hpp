@@ -4,5 +4,7 @@
 #include "tqlib/version.hpp"
 #include "tqlib/core.hpp"
 #include "tqlib/simd/vector_ops.hpp"
+#include "tqlib/codec.hpp"
+#include "tqlib/format.hpp"
 #include "tqlib/tokenizer.hpp"
 #include "tqlib/model.hpp"

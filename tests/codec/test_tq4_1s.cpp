@@ -196,3 +196,63 @@ TEST_CASE("tq4_1s: hostile blobs are rejected with a reason", "[tq4_1s]") {
   ops.decode_row(*zb, 1, 256, 0, out.data());
   for (float v : out) REQUIRE(v == 0.f);
 }
+
+namespace {
+// Squared error of coding |z| with scale s and nearest codes (sm_nearest, the scalar rule).
+double nearest_error(const std::vector<float>& z, float s, const float* mag) {
+  double e = 0;
+  for (float v : z) {
+    const unsigned m = s > 0 ? sm_nearest(std::fabs(v) / s, mag, 8) : 0;
+    const double d = std::fabs(double(v)) - double(s) * mag[m];
+    e += d * d;
+  }
+  return e;
+}
+}  // namespace
+
+TEST_CASE("tq4_1s: vectorized nearest codes equal the scalar rule", "[tq4_1s]") {
+  const float* mag = tq4_1s_magnitudes().for_block(256);
+  xoshiro256ss rng(7);
+  std::vector<float> a(256), level(256);
+  std::vector<unsigned> codes(256);
+  for (float s : {0.5f, 1.f, 0.013f, 3.7f}) {
+    for (auto& v : a) v = std::fabs(float(rng.normal())) * s * 1.5f;
+    a[0] = 0.f;
+    a[1] = s * 0.5f * (mag[2] + mag[3]);  // near a decision threshold
+    a[2] = 100.f * s;                     // beyond the largest level
+    sm_nearest_levels(a.data(), a.size(), s, mag, 8, level.data(), codes.data());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      INFO("s=" << s << " i=" << i << " a=" << a[i]);
+      const unsigned ref = sm_nearest(a[i] / s, mag, 8);
+      // a > s * t and a / s > t may round differently only at a threshold itself
+      if (codes[i] != ref) REQUIRE(std::fabs(a[i] / s - 0.5f * (mag[ref] + mag[codes[i]])) < 1e-5f);
+      REQUIRE(level[i] == mag[codes[i]]);
+    }
+  }
+  // one level (turbo1's layout): every code is 0
+  sm_nearest_levels(a.data(), a.size(), 1.f, mag, 1, level.data(), codes.data());
+  for (std::size_t i = 0; i < a.size(); ++i) REQUIRE((codes[i] == 0 && level[i] == mag[0]));
+}
+
+TEST_CASE("tq4_1s: the scale search is never worse than any of its starting scales", "[tq4_1s]") {
+  const float* mag = tq4_1s_magnitudes().for_block(256);
+  xoshiro256ss rng(11);
+  for (int trial = 0; trial < 40; ++trial) {
+    // Gaussian blocks and heavy-tailed ones (a few large outliers)
+    std::vector<float> z(256);
+    for (auto& v : z) v = float(rng.normal());
+    if (trial % 2)
+      for (int k = 0; k < 1 + trial % 5; ++k) z[std::size_t(rng.uniform() * 255)] *= 6.f;
+    double ss = 0;
+    for (float v : z) ss += double(v) * v;
+    const float rms = float(std::sqrt(ss / 256));
+    const float s = sm_search_scale(z.data(), z.size(), mag, 8);
+    REQUIRE(s > 0);
+    const double found = nearest_error(z, s, mag);
+    // Lloyd's steps never raise the error, so the result beats the nearest codes of every start
+    // (it is a local method: a block with large outliers can keep a local minimum above the best
+    // scale of a dense grid).
+    INFO("trial " << trial);
+    for (int k = 0; k <= 16; ++k) REQUIRE(found <= nearest_error(z, float(rms * (0.70 + 0.025 * k)), mag) * (1 + 1e-4));
+  }
+}

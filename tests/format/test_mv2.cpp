@@ -2,6 +2,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>  // getpid
+
 #include "catch.hpp"
 #include "tqlib/core/rng.hpp"
 #include "tqlib/format/mv2_writer.hpp"

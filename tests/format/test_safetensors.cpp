@@ -1,6 +1,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>  // getpid
+
 #include "catch.hpp"
 #include "mv2_fixture.hpp"
 #include "tqlib/format/hf_folder.hpp"

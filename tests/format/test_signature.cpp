@@ -1,6 +1,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>  // getpid
+
 #include "catch.hpp"
 #include "mv2_fixture.hpp"
 
@@ -103,7 +105,11 @@ TEST_CASE("key files round trip, reject damage and are never overwritten", "[sig
   fs::create_directories(dir);
   const std::string prefix = (dir / "k").string();
   REQUIRE(save_keypair(prefix, *kp).ok());
+#if !defined(__EMSCRIPTEN__)
+  // Emscripten's emulated file system does not report back the 0600 mode the key file is created
+  // with (this check fails there), so the permission is only checked natively.
   CHECK((fs::status(prefix + ".key").permissions() & fs::perms::others_read) == fs::perms::none);
+#endif
   auto other = generate_keypair();
   auto again = save_keypair(prefix, *other);
   REQUIRE_FALSE(again.ok());

@@ -1,15 +1,21 @@
-// tq bench MODEL [-t T] [-p 128] [-n 64] [-r 5]
+// tq bench MODEL [-t T] [-p 128] [-n 64] [-r 5] [--kv-bits B] [--bw-mib 512]
 // Prompt processing (P tokens from an empty cache) and decode (N tokens after it, greedy),
 // tokens/s, median/min/max over R runs after one warm-up, as llama-bench reports them.
-// Last line: {"threads":T,"pp_tps":{"median":..,"min":..,"max":..},"decode_tps":{...},"bytes_per_token":..}
+// Then the decode ceiling that memory bandwidth sets: the read bandwidth measured on T threads
+// over a --bw-mib buffer (0 skips it) divided by the weight bytes read per token.
+// Last line: {"threads":T,"pp_tps":{"median":..,"min":..,"max":..},"decode_tps":{...},"bytes_per_token":..,
+//             "read_gbps":..,"ceiling_tps":..}
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "command.hpp"
 #include "model_loader.hpp"
+#include "tqlib/core/thread_pool.hpp"
+#include "tqlib/simd/vector_ops.hpp"
 
 namespace {
 
@@ -22,15 +28,37 @@ stats summarize(std::vector<double> v) {
   return {n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v.front(), v.back()};
 }
 
+// Read bandwidth in GB/s: each of `threads` threads sums its contiguous part of a buffer
+// (dot(x, x) reads every byte once, with the widest vectors the CPU has), best of 5 passes.
+double read_bandwidth_gbps(int threads, std::size_t mib) {
+  std::vector<float> buf(mib * (1u << 20) / sizeof(float), 1.0f);  // written: pages really exist
+  tqlib::thread_pool pool(threads);
+  std::vector<float> sink(std::size_t(threads) * 16);
+  double best = 0;
+  for (int pass = 0; pass < 6; ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.run([&](int i, int n) {
+      const auto [b, e] = tqlib::thread_pool::split(buf.size(), i, n, 1024);
+      sink[std::size_t(i) * 16] = tqlib::simd::dot(buf.data() + b, buf.data() + b, e - b);
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (pass > 0) best = std::max(best, double(buf.size() * sizeof(float)) / s / 1e9);  // pass 0 warms up
+  }
+  return sink[0] > 0 ? best : 0;
+}
+
 int bench_cmd(tq::args_t args) {
-  tq::cli c(args, {"t", "threads", "p", "n", "r"});
+  tq::cli c(args, {"t", "threads", "p", "n", "r", "kv-bits", "bw-mib"});
   if (!c.ok()) return tq::usage_error("bench", c.error());
   if (c.positional().size() != 1) return tq::usage_error("bench", "usage: tq bench MODEL [-t T] [-p 128] [-n 64] [-r 5]");
   tqlib::model::run_options ro;
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   const int P = c.number<int>("p", 128), N = c.number<int>("n", 64), R = c.number<int>("r", 5);
+  const int bw_mib = c.number<int>("bw-mib", 512);
   if (!c.ok()) return tq::usage_error("bench", c.error());
+  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("bench", *e);
   if (P < 1 || N < 1 || R < 1 || ro.threads < 1) return tq::usage_error("bench", "-p, -n, -r and -t must be >= 1");
+  if (bw_mib < 0) return tq::usage_error("bench", "--bw-mib must be >= 0");
   auto lm = tq::load_model(c.positional()[0]);
   if (!lm) return tq::fail("bench", lm.err());
   const std::size_t bytes_per_token = lm->weights.bytes_per_token();
@@ -59,17 +87,29 @@ int bench_cmd(tq::args_t args) {
     dec.push_back(N / std::chrono::duration<double>(t2 - t1).count());
   }
   const stats a = summarize(pp), b = summarize(dec);
+  const int threads = m.threads();
+  lm->model.reset();  // free the KV cache and scratch before the bandwidth buffer
+  const double gbps = bw_mib > 0 ? read_bandwidth_gbps(threads, std::size_t(bw_mib)) : 0.0;
+  const double ceiling = gbps * 1e9 / double(bytes_per_token);
   std::printf("| threads | test | tokens/s median [min-max] |\n|---|---|---|\n");
-  std::printf("| %d | pp%d | %.1f [%.1f-%.1f] |\n", m.threads(), P, a.median, a.min, a.max);
-  std::printf("| %d | tg%d | %.1f [%.1f-%.1f] |\n", m.threads(), N, b.median, b.min, b.max);
-  std::printf("weights read per token: %.1f MB (%s)\n", double(bytes_per_token) / 1e6, tqlib::simd::active_arch_name());
+  std::printf("| %d | pp%d | %.1f [%.1f-%.1f] |\n", threads, P, a.median, a.min, a.max);
+  std::printf("| %d | tg%d | %.1f [%.1f-%.1f] |\n", threads, N, b.median, b.min, b.max);
+  const std::string kv = std::to_string(tqlib::model::kv_bits(ro.kv)) + (tqlib::model::is_turbo(ro.kv) ? "-bit TurboQuant" : "-bit float");
+  std::printf("weights read per token: %.1f MB (%s), KV cache: %s\n", double(bytes_per_token) / 1e6,
+              tqlib::simd::active_arch_name(), kv.c_str());
+  if (gbps > 0)
+    std::printf("read bandwidth (%d threads): %.1f GB/s -> decode ceiling %.1f tokens/s; median decode at %.0f%% of it\n",
+                threads, gbps, ceiling, 100.0 * b.median / ceiling);
   std::printf(
       "{\"threads\":%d,\"pp_tps\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"decode_tps\":{\"median\":%.3f,\"min\":%.3f,"
-      "\"max\":%.3f},\"bytes_per_token\":%zu}\n",
-      m.threads(), a.median, a.min, a.max, b.median, b.min, b.max, bytes_per_token);
+      "\"max\":%.3f},\"bytes_per_token\":%zu,\"read_gbps\":%.3f,\"ceiling_tps\":%.3f}\n",
+      threads, a.median, a.min, a.max, b.median, b.min, b.max, bytes_per_token, gbps, ceiling);
   return 0;
 }
 
 }  // namespace
 
-TQ_COMMAND("bench", "bench MODEL [-t T] [-p 128] [-n 64] [-r 5]: prompt and decode tokens/s", bench_cmd);
+TQ_COMMAND("bench",
+           "bench MODEL [-t T] [-p 128] [-n 64] [-r 5] [--kv-bits B] [--bw-mib 512]: prompt and decode tokens/s, "
+           "bandwidth ceiling",
+           bench_cmd);

@@ -1,4 +1,4 @@
-// tq chat MODEL [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t T] [--ctx C]
+// tq chat MODEL [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t T] [--ctx C] [--kv-bits B]
 // Interactive ChatML: one user message per line on stdin; the reply streams to stdout. The
 // KV cache keeps the conversation, so each turn only runs its new tokens.
 #include <cstdio>
@@ -14,7 +14,7 @@
 namespace {
 
 int chat_cmd(tq::args_t args) {
-  tq::cli c(args, {"system", "n", "temp", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "t", "threads", "ctx"});
+  tq::cli c(args, {"system", "n", "temp", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "t", "threads", "ctx", "kv-bits"});
   if (!c.ok()) return tq::usage_error("chat", c.error());
   if (c.positional().size() != 1) return tq::usage_error("chat", "usage: tq chat MODEL [--system TEXT]");
   tqlib::model::sampler_options so;
@@ -29,6 +29,7 @@ int chat_cmd(tq::args_t args) {
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   ro.context = c.number<int>("ctx", 4096);
   if (!c.ok()) return tq::usage_error("chat", c.error());
+  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("chat", *e);
   auto lm = tq::load_model(c.positional()[0]);
   if (!lm) return tq::fail("chat", lm.err());
   if (!lm->tok) return tq::usage_error("chat", "the model has no tokenizer files");
@@ -89,4 +90,4 @@ int chat_cmd(tq::args_t args) {
 
 }  // namespace
 
-TQ_COMMAND("chat", "chat MODEL [--system TEXT] [-n N] [--temp T] [-t T]: interactive ChatML conversation", chat_cmd);
+TQ_COMMAND("chat", "chat MODEL [--system TEXT] [-n N] [--temp T] [-t T] [--kv-bits B]: interactive ChatML conversation", chat_cmd);

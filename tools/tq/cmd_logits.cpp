@@ -1,4 +1,4 @@
-// tq logits MODEL --ids 1,2,3 --out FILE [-t THREADS]
+// tq logits MODEL --ids 1,2,3 --out FILE [-t THREADS] [--kv-bits B]
 // Writes T x V float32 little-endian logits: row t = logits after ids[0..t].
 #include <cstdio>
 #include <vector>
@@ -11,7 +11,7 @@
 namespace {
 
 int logits_cmd(tq::args_t args) {
-  tq::cli c(args, {"ids", "out", "t", "threads"});
+  tq::cli c(args, {"ids", "out", "t", "threads", "kv-bits"});
   if (!c.ok()) return tq::usage_error("logits", c.error());
   if (c.positional().size() != 1 || !c.has("ids") || !c.has("out"))
     return tq::usage_error("logits", "usage: tq logits MODEL --ids 1,2,3 --out FILE");
@@ -20,6 +20,7 @@ int logits_cmd(tq::args_t args) {
   tqlib::model::run_options ro;
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   if (!c.ok() || ro.threads < 1) return tq::usage_error("logits", c.ok() ? "-t must be >= 1" : c.error());
+  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("logits", *e);
   auto lm = tq::load_model(c.positional()[0]);
   if (!lm) return tq::fail("logits", lm.err());
   ro.context = int(ids->size());
@@ -41,5 +42,5 @@ int logits_cmd(tq::args_t args) {
 
 }  // namespace
 
-TQ_COMMAND("logits", "logits MODEL --ids 1,2,3 --out FILE [-t T]: T x V float32 LE logits (row t after ids[0..t])",
+TQ_COMMAND("logits", "logits MODEL --ids 1,2,3 --out FILE [-t T] [--kv-bits B]: T x V float32 LE logits (row t after ids[0..t])",
            logits_cmd);

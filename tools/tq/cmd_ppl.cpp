@@ -1,4 +1,4 @@
-// tq ppl MODEL (--ids-file FILE | --text-file FILE) --window W [-t THREADS]
+// tq ppl MODEL (--ids-file FILE | --text-file FILE) --window W [-t THREADS] [--kv-bits B]
 // Perplexity over consecutive non-overlapping windows of W tokens (a trailing partial window
 // is dropped), each run from an empty cache; in each window the tokens at positions 1..W-1 are
 // scored. --ids-file holds uint32 LE ids. Last line: {"ppl":..,"nll":..,"tokens":..} with nll
@@ -15,7 +15,7 @@
 namespace {
 
 int ppl_cmd(tq::args_t args) {
-  tq::cli c(args, {"ids-file", "text-file", "window", "t", "threads"});
+  tq::cli c(args, {"ids-file", "text-file", "window", "t", "threads", "kv-bits"});
   if (!c.ok()) return tq::usage_error("ppl", c.error());
   if (c.positional().size() != 1 || c.has("ids-file") == c.has("text-file") || !c.has("window"))
     return tq::usage_error("ppl", "usage: tq ppl MODEL (--ids-file FILE | --text-file FILE) --window W");
@@ -23,6 +23,7 @@ int ppl_cmd(tq::args_t args) {
   tqlib::model::run_options ro;
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   if (!c.ok()) return tq::usage_error("ppl", c.error());
+  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("ppl", *e);
   if (W < 2 || ro.threads < 1) return tq::usage_error("ppl", "--window must be >= 2 and -t >= 1");
   auto lm = tq::load_model(c.positional()[0]);
   if (!lm) return tq::fail("ppl", lm.err());
@@ -78,4 +79,4 @@ int ppl_cmd(tq::args_t args) {
 
 }  // namespace
 
-TQ_COMMAND("ppl", "ppl MODEL (--ids-file FILE | --text-file FILE) --window W [-t T]: perplexity over windows", ppl_cmd);
+TQ_COMMAND("ppl", "ppl MODEL (--ids-file FILE | --text-file FILE) --window W [-t T] [--kv-bits B]: perplexity over windows", ppl_cmd);

@@ -47,9 +47,35 @@ constexpr const char* embedded_files[] = {"tokenizer.json",          "vocab.json
 
 bool is_dense(std::string_view codec) { return codec == "f32" || codec == "f16" || codec == "bf16"; }
 
+// Codec names on the command line that pick a configuration of a registered codec: AQLM's
+// codebook shape is not implied by its codec id (it lives in the blob header), so `aqlm-2x8`
+// and `aqlm-1x16` (the names the published AQLM checkpoints use: codebooks x bits, groups of 8)
+// select encode options; the tensor is stored under the codec's own name, "aqlm".
+struct codec_choice {
+  const tqlib::codec::codec_ops* ops = nullptr;
+  tqlib::codec::encode_options options;
+};
+
+std::optional<codec_choice> resolve_codec(std::string_view name, const tqlib::codec::encode_options& base) {
+  codec_choice c;
+  c.options = base;
+  if (name == "aqlm-2x8" || name == "aqlm-1x16") {
+    c.ops = tqlib::codec::find("aqlm");
+    c.options.aqlm_num_codebooks = name == "aqlm-2x8" ? 2 : 1;
+    c.options.aqlm_nbits = name == "aqlm-2x8" ? 8 : 16;
+  } else {
+    c.ops = tqlib::codec::find(name);
+  }
+  if (!c.ops) return std::nullopt;
+  return c;
+}
+
 std::string codec_names() {
   std::string s = "f32, f16, bf16";
-  for (const auto* c : tqlib::codec::all_codecs()) s += ", " + std::string(c->name);
+  for (const auto* c : tqlib::codec::all_codecs()) {
+    s += ", " + std::string(c->name);
+    if (c->name == "aqlm") s += " (aqlm-2x8, aqlm-1x16)";
+  }
   return s;
 }
 
@@ -98,7 +124,8 @@ std::vector<std::byte> encode_dense(std::string_view codec, const std::vector<fl
 }
 
 struct encoded {
-  std::string codec;
+  std::string codec;   // as asked for (aqlm-2x8)
+  std::string stored;  // the codec name the MV2 header records (aqlm)
   std::vector<std::byte> bytes;
   double bpw = 0;
   double rel_err = 0;
@@ -110,6 +137,7 @@ result<encoded> encode_tensor(const std::string& codec, const std::vector<float>
                               const tqlib::codec::encode_options& opt) {
   encoded e;
   e.codec = codec;
+  e.stored = codec;
   std::vector<float> back(w.size());
   if (is_dense(codec)) {
     e.bytes = encode_dense(codec, w);
@@ -124,9 +152,11 @@ result<encoded> encode_tensor(const std::string& codec, const std::vector<float>
     if (!f) return std::move(f).err();
     back = std::move(*f);
   } else {
-    const auto* ops = tqlib::codec::find(codec);
-    if (!ops) return make_error(errc::invalid_argument, "codec '" + codec + "' is not available; codecs: " + codec_names());
-    auto b = ops->encode(w.data(), rows, cols, opt);
+    const auto choice = resolve_codec(codec, opt);
+    if (!choice) return make_error(errc::invalid_argument, "codec '" + codec + "' is not available; codecs: " + codec_names());
+    const auto* ops = choice->ops;
+    e.stored = std::string(ops->name);
+    auto b = ops->encode(w.data(), rows, cols, choice->options);
     if (!b) return std::move(b).err();
     e.bytes = std::move(*b);
     auto ok = ops->validate(e.bytes, rows, cols);
@@ -182,7 +212,7 @@ int quantize(tq::args_t args) {
   if (auto f = c.get("fallback")) wanted.push_back(*f);
   for (const auto& r : policy.overrides) wanted.push_back(r.codec);
   for (const auto& w : wanted)
-    if (!is_dense(w) && !tqlib::codec::find(w))
+    if (!is_dense(w) && !resolve_codec(w, {}))
       return tq::usage_error("quantize", "codec '" + w + "' is not available in this build; codecs: " + codec_names());
   if (zstd_level < 0 || zstd_level > 22) return tq::usage_error("quantize", "--zstd LEVEL must be 1..22 (0: off)");
   if (c.has("mmap") && zstd_level > 0)
@@ -268,7 +298,7 @@ int quantize(tq::args_t args) {
     per_codec[e->codec].second += e->bytes.size();
     if (d.role == tqlib::model::tensor_role::linear) quant_params += n, quant_bits += e->bpw * double(n);
     blobs.push_back(std::move(e->bytes));
-    tensors.push_back(mv2::tensor_input{name, e->codec, shape, blobs.back()});
+    tensors.push_back(mv2::tensor_input{name, e->stored, shape, blobs.back()});
   }
   if (tty) std::fprintf(stderr, "\r\033[K");
 

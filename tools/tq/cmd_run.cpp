@@ -1,8 +1,9 @@
 // tq run MODEL [--prompt TEXT | --ids 1,2,3] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-//        [--repeat-penalty R] [--seed S] [--chat] [--print-ids] [-t THREADS]
+//        [--repeat-penalty R] [--seed S] [--chat] [--print-ids] [-t THREADS] [--kv-bits 2|3|4|16]
 // Generates up to N tokens after the prompt, streaming the text to stdout (ids when the model
 // has no tokenizer, or with --print-ids: one line of comma-separated generated ids at the end).
-// --temp 0 is greedy. Timings go to stderr.
+// --temp 0 is greedy. --kv-bits 2..4 stores the KV cache TurboQuant-compressed (default f16).
+// Timings go to stderr.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -18,7 +19,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 int run(tq::args_t args) {
-  tq::cli c(args, {"prompt", "ids", "n", "temp", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "t", "threads", "system"},
+  tq::cli c(args, {"prompt", "ids", "n", "temp", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "t", "threads", "system", "kv-bits"},
             {"chat", "print-ids"});
   if (!c.ok()) return tq::usage_error("run", c.error());
   if (c.positional().size() != 1) return tq::usage_error("run", "expected one MODEL (MV2 file or Hugging Face folder)");
@@ -34,6 +35,7 @@ int run(tq::args_t args) {
   tqlib::model::run_options ro;
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   if (!c.ok()) return tq::usage_error("run", c.error());
+  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("run", *e);
   if (n_gen < 0 || ro.threads < 1) return tq::usage_error("run", "-n must be >= 0 and -t >= 1");
 
   std::vector<std::int32_t> prompt;
@@ -119,5 +121,5 @@ int run(tq::args_t args) {
 
 TQ_COMMAND("run",
            "run MODEL (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
-           "[--repeat-penalty R] [--seed S] [--chat] [--print-ids] [-t THREADS]: generate text",
+           "[--repeat-penalty R] [--seed S] [--chat] [--print-ids] [-t THREADS] [--kv-bits B]: generate text",
            run);

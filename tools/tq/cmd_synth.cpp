@@ -1,10 +1,13 @@
-// tq synth --arch qwen2.5-0.5b|qwen3-0.6b --codec C [--embed-codec C] [--seed S] OUT.mv2
+// tq synth --arch qwen2.5-0.5b|qwen3-0.6b --codec C [--embed-codec C] [--seed S] [--tokenizer DIR] OUT.mv2
 // A random-weight model with the real shapes (for benchmarks): every linear layer encoded with
 // C through the codec registry; the tied embedding / output matrix with --embed-codec
 // (default: C, as llama.cpp's benchmark GGUFs store token_embd in the same type; "f16" keeps
 // it dense); norm weights and biases stored as f32. Weights are uniform in [-0.05, 0.05], norm
 // weights 1, biases 0.01-scaled uniform, drawn from xoshiro256** (same file on every platform).
+// --tokenizer DIR embeds that folder's tokenizer files, so text prompts work (the browser
+// benchmark, `tq run --prompt`); without it the model takes token ids only.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,7 @@
 #include "tqlib/core/float16.hpp"
 #include "tqlib/core/rng.hpp"
 #include "tqlib/format/mv2_writer.hpp"
+#include "tqlib/tokenizer/load.hpp"
 
 namespace {
 
@@ -24,7 +28,7 @@ struct shape_spec {
 };
 
 int synth_cmd(tq::args_t args) {
-  tq::cli c(args, {"arch", "codec", "embed-codec", "seed"});
+  tq::cli c(args, {"arch", "codec", "embed-codec", "seed", "tokenizer"});
   if (!c.ok()) return tq::usage_error("synth", c.error());
   if (c.positional().size() != 1 || !c.has("arch") || !c.has("codec"))
     return tq::usage_error("synth", "usage: tq synth --arch qwen2.5-0.5b|qwen3-0.6b --codec C OUT.mv2");
@@ -118,7 +122,23 @@ int synth_cmd(tq::args_t args) {
   }
   if (ok) ok = add("model.norm.weight", "f32", 1, D, 0, 1, true);
   if (!ok) return 1;
-  if (auto r = tqlib::format::mv2::write(c.positional()[0], cfg, {}, inputs); !r) {
+  std::vector<std::string> file_texts;
+  std::vector<tqlib::format::mv2::file_input> files;
+  if (auto dir = c.get("tokenizer")) {
+    constexpr const char* names[] = {"tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json"};
+    file_texts.reserve(std::size(names));
+    for (const char* f : names) {
+      auto text = tqlib::tokenizer::read_text_file(std::filesystem::path(*dir) / f);
+      if (!text) continue;
+      file_texts.push_back(std::move(*text));
+      files.push_back({f, std::as_bytes(std::span(file_texts.back()))});
+    }
+    if (files.empty()) {
+      std::fprintf(stderr, "tq synth: no tokenizer files in %s\n", dir->c_str());
+      return 1;
+    }
+  }
+  if (auto r = tqlib::format::mv2::write(c.positional()[0], cfg, files, inputs); !r) {
     std::fprintf(stderr, "tq synth: %s\n", r.err().what().c_str());
     return 1;
   }

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tqlib/core/bytes.hpp"
-#include "tqlib/format/mapped_file.hpp"
+#include "cli.hpp"
+#include "tqlib/format/hf_folder.hpp"
 #include "tqlib/format/mv2.hpp"
 #include "tqlib/format/tensor_source.hpp"
 #include "tqlib/model/config.hpp"
@@ -27,135 +27,22 @@
 
 namespace tq {
 
-// safetensors files (one, or the shards of an index) memory-mapped; F32/F16/BF16 tensors are
-// served in place through the dense codecs. Files come from the folder.
-class safetensors_folder_source final : public tqlib::format::tensor_source {
- public:
-  static tqlib::result<std::unique_ptr<safetensors_folder_source>> open(const std::filesystem::path& dir,
-                                                                        std::vector<std::string> shard_names) {
-    std::unique_ptr<safetensors_folder_source> s(new safetensors_folder_source());
-    s->dir_ = dir;
-    for (const auto& name : shard_names) TQLIB_TRY(s->add_shard(dir / name));
-    return s;
-  }
-
-  std::vector<std::string> tensor_names() const override {
-    std::vector<std::string> out;
-    for (const auto& [k, v] : index_) out.push_back(k);
-    return out;
-  }
-  tqlib::result<std::optional<tqlib::format::tensor_view>> tensor(std::string_view name) const override {
-    auto it = index_.find(name);
-    if (it == index_.end()) return std::optional<tqlib::format::tensor_view>();
-    if (!it->second.supported)
-      return tqlib::make_error(tqlib::errc::unsupported, "dtype " + it->second.dtype + " is not supported (F32, F16, BF16)");
-    return std::optional<tqlib::format::tensor_view>(it->second.view);
-  }
-  std::optional<std::string> file(std::string_view name) const override {
-    return tqlib::tokenizer::read_text_file(dir_ / std::string(name));
-  }
-
- private:
-  struct entry {
-    tqlib::format::tensor_view view;
-    std::string dtype;
-    bool supported = true;
-  };
-
-  tqlib::result<void> add_shard(const std::filesystem::path& path) {
-    using tqlib::errc;
-    using tqlib::make_error;
-    auto m = tqlib::format::mapped_file::open(path.string());
-    if (!m) return std::move(m).err();
-    maps_.push_back(std::make_unique<tqlib::format::mapped_file>(std::move(*m)));
-    const auto bytes = maps_.back()->bytes();
-    const std::string where = path.filename().string();
-    if (bytes.size() < 8) return make_error(errc::truncated, where + ": shorter than the safetensors header");
-    const std::uint64_t n = tqlib::load_le<std::uint64_t>(bytes.data());
-    if (n > bytes.size() - 8) return make_error(errc::truncated, where + ": header length " + std::to_string(n) + " exceeds the file");
-    const auto* text = reinterpret_cast<const char*>(bytes.data() + 8);
-    const auto header = nlohmann::json::parse(text, text + n, nullptr, false);
-    if (header.is_discarded() || !header.is_object()) return make_error(errc::corrupt, where + ": header is not a JSON object");
-    const auto data = bytes.subspan(8 + n);
-    for (const auto& [name, info] : header.items()) {
-      if (name == "__metadata__") continue;
-      if (!info.is_object() || !info.contains("dtype") || !info["dtype"].is_string() || !info.contains("shape") ||
-          !info["shape"].is_array() || !info.contains("data_offsets") || !info["data_offsets"].is_array() ||
-          info["data_offsets"].size() != 2)
-        return make_error(errc::corrupt, where + ": tensor " + name + " has a malformed entry");
-      entry e;
-      e.dtype = info["dtype"].get<std::string>();
-      std::size_t elem = 0;
-      if (e.dtype == "F32") {
-        e.view.codec = tqlib::codec::codec_id::f32, elem = 4;
-      } else if (e.dtype == "F16") {
-        e.view.codec = tqlib::codec::codec_id::f16, elem = 2;
-      } else if (e.dtype == "BF16") {
-        e.view.codec = tqlib::codec::codec_id::bf16, elem = 2;
-      } else {
-        e.supported = false;
-      }
-      std::size_t count = 1;
-      for (const auto& d : info["shape"]) {
-        if (!d.is_number_unsigned()) return make_error(errc::corrupt, where + ": tensor " + name + " has a bad shape");
-        e.view.shape.push_back(d.get<std::size_t>());
-        count *= e.view.shape.back();
-      }
-      const auto& off = info["data_offsets"];
-      if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-        return make_error(errc::corrupt, where + ": tensor " + name + " has bad data_offsets");
-      const std::uint64_t b = off[0].get<std::uint64_t>(), end = off[1].get<std::uint64_t>();
-      if (b > end || end > data.size()) return make_error(errc::corrupt, where + ": tensor " + name + " lies outside the file");
-      if (e.supported && end - b != count * elem)
-        return make_error(errc::corrupt, where + ": tensor " + name + " has " + std::to_string(end - b) +
-                                             " bytes for its shape");
-      e.view.name = name;
-      e.view.bytes = data.subspan(b, end - b);
-      index_[name] = std::move(e);
-    }
-    return {};
-  }
-
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<tqlib::format::mapped_file>> maps_;
-  std::map<std::string, entry, std::less<>> index_;
-};
-
-// Picks the right tensor source for MODEL (see the top of this file).
+// Picks the right tensor source for MODEL (see the top of this file). safetensors input goes
+// through the library's validated reader (format/safetensors.hpp, format/hf_folder.hpp): dtype x
+// shape = size, offsets in bounds, no holes or overlaps, shard names plain file names; F32, F16
+// and BF16 tensors are served in place, other dtypes are an error when a tensor is asked for.
 inline tqlib::result<std::unique_ptr<tqlib::format::tensor_source>> open_model_source(const std::string& path) {
   namespace fs = std::filesystem;
-  using tqlib::errc;
-  using tqlib::make_error;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    const fs::path dir(path);
-    std::vector<std::string> shards;
-    if (auto idx = tqlib::tokenizer::read_text_file(dir / "model.safetensors.index.json")) {
-      const auto j = nlohmann::json::parse(*idx, nullptr, false);
-      if (j.is_discarded() || !j.contains("weight_map") || !j["weight_map"].is_object())
-        return make_error(errc::corrupt, path + "/model.safetensors.index.json: no weight_map object");
-      for (const auto& [k, v] : j["weight_map"].items()) {
-        if (!v.is_string()) return make_error(errc::corrupt, "model.safetensors.index.json: weight_map." + k + " is not a file name");
-        const auto f = v.get<std::string>();
-        if (f.find('/') != std::string::npos || f.find("..") != std::string::npos)
-          return make_error(errc::corrupt, "model.safetensors.index.json: shard name '" + f + "' is not a plain file name");
-        if (std::find(shards.begin(), shards.end(), f) == shards.end()) shards.push_back(f);
-      }
-    } else if (fs::is_regular_file(dir / "model.safetensors", ec)) {
-      shards.push_back("model.safetensors");
-    } else {
-      return make_error(errc::io, path + ": no model.safetensors or model.safetensors.index.json");
-    }
-    auto s = safetensors_folder_source::open(dir, shards);
-    if (!s) return make_error(s.err().code, path + ": " + s.err().message);
-    return std::unique_ptr<tqlib::format::tensor_source>(std::move(*s));
+    auto f = tqlib::format::hf_folder::open(path);
+    if (!f) return std::move(f).err();
+    return std::unique_ptr<tqlib::format::tensor_source>(std::move(*f));
   }
   if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
-    const fs::path p(path);
-    auto s = safetensors_folder_source::open(p.parent_path().empty() ? fs::path(".") : p.parent_path(),
-                                             {p.filename().string()});
-    if (!s) return make_error(s.err().code, path + ": " + s.err().message);
-    return std::unique_ptr<tqlib::format::tensor_source>(std::move(*s));
+    auto f = tqlib::format::hf_folder::open_file(path);
+    if (!f) return std::move(f).err();
+    return std::unique_ptr<tqlib::format::tensor_source>(std::move(*f));
   }
   auto r = tqlib::format::mv2::open_file(path);
   if (!r) return std::move(r).err();
@@ -221,6 +108,18 @@ inline std::optional<std::vector<std::int32_t>> parse_ids(std::string_view s) {
   }
   if (out.empty()) return std::nullopt;
   return out;
+}
+
+// --kv-bits N: how the KV cache stores keys and values: 16 (f16, the default), 2, 3 or 4
+// (TurboQuant-compressed), 32 (f32). Returns a usage error message, or nothing.
+inline std::optional<std::string> apply_kv_bits(cli& c, tqlib::model::run_options& ro) {
+  if (!c.has("kv-bits")) return std::nullopt;
+  const int bits = c.number<int>("kv-bits", 16);
+  if (!c.ok()) return c.error();
+  auto t = tqlib::model::kv_type_for_bits(bits);
+  if (!t) return "--kv-bits: " + t.err().message;
+  ro.kv = *t;
+  return std::nullopt;
 }
 
 inline int fail(std::string_view cmd, const tqlib::error& e) {

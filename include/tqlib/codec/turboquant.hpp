@@ -11,6 +11,7 @@
 // 2. A vector API for KV-cache compression (in memory only, not a codec): TurboQuant_mse over a
 //    whole vector, and TurboQuant_prod (Algorithm 2): (b-1)-bit TurboQuant_mse plus a 1-bit QJL
 //    sketch of the residual, which makes inner-product estimates unbiased.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -98,22 +99,38 @@ class turbo_mse_vector_quantizer {
 
   code encode(const float* x) const {
     code c;
-    std::vector<float> z(x, x + d_);
-    double n2 = 0;
-    for (float v : z) n2 += double(v) * v;
-    c.norm = float(std::sqrt(n2));
+    std::vector<float> z(d_);
     c.index.assign(d_, 0);
-    if (bits_ == 0 || c.norm == 0) return c;
-    rht_forward(z.data(), d_, signs_.data());
-    const float to_unit = float(std::sqrt(double(d_))) / c.norm;  // codebook is in units of 1/sqrt(d)
-    for (std::size_t i = 0; i < d_; ++i) {
-      const float y = z[i] * to_unit;
-      std::uint8_t k = 0;
-      while (k + 1u < levels_.size() && y > 0.5f * (levels_[k] + levels_[k + 1u])) ++k;
-      c.index[i] = k;
-    }
+    c.norm = encode_to(x, z.data(), c.index.data());
     return c;
   }
+
+  // encode() without allocating, for callers that store codes their own way (the KV cache packs
+  // them): rotates x into scratch[d], writes d indices, returns ||x||. All indices are 0 when the
+  // norm is 0 or bits is 0.
+  float encode_to(const float* x, float* scratch, std::uint8_t* index) const {
+    double n2 = 0;
+    for (std::size_t i = 0; i < d_; ++i) n2 += double(x[i]) * x[i];
+    const float norm = float(std::sqrt(n2));
+    std::fill(index, index + d_, std::uint8_t(0));
+    if (bits_ == 0 || norm == 0) return norm;
+    std::copy(x, x + d_, scratch);
+    rht_forward(scratch, d_, signs_.data());
+    const float to_unit = float(std::sqrt(double(d_))) / norm;  // codebook is in units of 1/sqrt(d)
+    for (std::size_t i = 0; i < d_; ++i) {
+      const float y = scratch[i] * to_unit;
+      std::uint8_t k = 0;
+      while (k + 1u < levels_.size() && y > 0.5f * (levels_[k] + levels_[k + 1u])) ++k;
+      index[i] = k;
+    }
+    return norm;
+  }
+
+  // The pieces decode() uses, so that a consumer can work in the rotated domain (attention
+  // scores against a rotated query) without decoding: coordinate i of R x is
+  // norm / sqrt(d) * levels()[index[i]], and R = H D with D from sign_words() (rht_forward).
+  const std::vector<float>& levels() const noexcept { return levels_; }
+  const std::vector<std::uint64_t>& sign_words() const noexcept { return signs_; }
 
   void decode(const code& c, float* out) const {
     if (bits_ == 0) return std::fill(out, out + d_, 0.f);

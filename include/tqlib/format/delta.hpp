@@ -103,8 +103,8 @@ inline result<void> diff_into(std::span<const std::byte> base_bytes, std::span<c
 }
 
 inline result<void> apply_into(std::span<const std::byte> base_bytes, std::span<const std::byte> patch_bytes,
-                               const emit_fn& emit) {
-  auto patch = mv2::reader::open(patch_bytes);
+                               const emit_fn& emit, const mv2::reader_options& ro) {
+  auto patch = mv2::reader::open(patch_bytes, ro);
   if (!patch) return make_error(patch.err().code, "patch: " + patch.err().message);
   const auto& p = **patch;
   if (p.header().type != mv2::format_type::delta_patch)
@@ -116,7 +116,7 @@ inline result<void> apply_into(std::span<const std::byte> base_bytes, std::span<
                                                   "-byte file with BLAKE2b " + to_hex(d.base_blake2b).substr(0, 16) +
                                                   "..., this base is " + std::to_string(base_bytes.size()) + " bytes with BLAKE2b " +
                                                   to_hex(have).substr(0, 16) + "...");
-  auto base = mv2::reader::open(base_bytes);
+  auto base = mv2::reader::open(base_bytes, ro);
   if (!base) return make_error(base.err().code, "base: " + base.err().message);
   const auto& b = **base;
 
@@ -187,14 +187,17 @@ inline result<void> write_diff(const std::string& path, std::span<const std::byt
 }
 
 // The file `patch` makes of `base`; fails naming the mismatch when `base` is not the patch's base.
-inline result<std::vector<std::byte>> apply(std::span<const std::byte> base, std::span<const std::byte> patch) {
+// `ro` applies to reading both (limits on decompressed sizes, checksums).
+inline result<std::vector<std::byte>> apply(std::span<const std::byte> base, std::span<const std::byte> patch,
+                                            const mv2::reader_options& ro = {}) {
   std::vector<std::byte> out;
-  TQLIB_TRY(detail::apply_into(base, patch, detail::to_memory(out)));
+  TQLIB_TRY(detail::apply_into(base, patch, detail::to_memory(out), ro));
   return out;
 }
 
-inline result<void> write_apply(const std::string& path, std::span<const std::byte> base, std::span<const std::byte> patch) {
-  return detail::apply_into(base, patch, detail::to_file(path));
+inline result<void> write_apply(const std::string& path, std::span<const std::byte> base, std::span<const std::byte> patch,
+                                const mv2::reader_options& ro = {}) {
+  return detail::apply_into(base, patch, detail::to_file(path), ro);
 }
 
 }  // namespace tqlib::format::delta

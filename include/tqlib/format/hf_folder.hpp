@@ -4,10 +4,37 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
+#include "tqlib/format/json_depth.hpp"
 #include "tqlib/format/safetensors.hpp"
 
 namespace tqlib::format {
+
+// model.safetensors.index.json's weight_map: (tensor name, shard file name) pairs, sorted by
+// tensor name. Shard names must be plain file names in the same folder.
+inline result<std::vector<std::pair<std::string, std::string>>> parse_safetensors_index(std::string_view text) {
+  if (!json_depth_within(text))
+    return make_error(errc::corrupt, "arrays or objects nested deeper than " + std::to_string(max_json_depth) + " levels");
+  auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_error(errc::corrupt, "not a JSON object");
+  auto wm = j.find("weight_map");
+  if (wm == j.end() || !wm->is_object()) return make_error(errc::corrupt, "weight_map is missing or not an object");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, shard] : wm->items()) {
+    if (!shard.is_string()) return make_error(errc::corrupt, "weight_map['" + name + "'] is not a string");
+    const std::string& s = shard.get_ref<const std::string&>();
+    if (s.empty() || s.find('/') != std::string::npos || s.find('\\') != std::string::npos || s == "." || s == ".." ||
+        s.find('\0') != std::string::npos)
+      return make_error(errc::corrupt, "weight_map['" + name + "']: shard name '" + s + "' is not a plain file name");
+    out.emplace_back(name, s);
+  }
+  if (out.empty()) return make_error(errc::corrupt, "weight_map names no tensors");
+  return out;
+}
 
 class hf_folder final : public tensor_source {
  public:
@@ -20,15 +47,10 @@ class hf_folder final : public tensor_source {
     const fs::path index = fs::path(dir) / "model.safetensors.index.json";
     if (fs::exists(index, ec)) {
       auto text = f->read_text("model.safetensors.index.json");
-      if (!text) return make_error(errc::corrupt, index.string() + " cannot be read");
-      auto j = nlohmann::json::parse(*text, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-        return make_error(errc::corrupt, index.string() + ": weight_map is missing or not an object");
-      for (auto& [name, shard] : j["weight_map"].items()) {
-        if (!shard.is_string()) return make_error(errc::corrupt, index.string() + ": weight_map['" + name + "'] is not a string");
-        const std::string s = shard.get<std::string>();
-        if (s.empty() || s.find('/') != std::string::npos || s.find('\\') != std::string::npos || s == "." || s == "..")
-          return make_error(errc::corrupt, index.string() + ": shard name '" + s + "' is not a plain file name");
+      if (!text) return make_error(errc::io, index.string() + " cannot be read");
+      auto map = parse_safetensors_index(*text);
+      if (!map) return make_error(map.err().code, index.string() + ": " + map.err().message);
+      for (const auto& [name, s] : *map) {
         if (!f->shards_.count(s)) {
           auto src = safetensors::file_source::open((fs::path(dir) / s).string());
           if (!src) return std::move(src).err();
@@ -40,13 +62,20 @@ class hf_folder final : public tensor_source {
         f->where_[name] = shard_src;
       }
     } else if (fs::exists(single, ec)) {
-      auto src = safetensors::file_source::open(single.string());
-      if (!src) return std::move(src).err();
-      for (const auto& t : (*src)->get().tensors()) f->where_[t.name] = src->get();
-      f->shards_["model.safetensors"] = std::move(*src);
+      TQLIB_TRY(f->add_single(single.string(), "model.safetensors"));
     } else {
       return make_error(errc::io, dir + " has neither model.safetensors nor model.safetensors.index.json");
     }
+    return f;
+  }
+
+  // One .safetensors file; file() reads config.json, tokenizer files, ... from its folder.
+  static result<std::unique_ptr<hf_folder>> open_file(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::unique_ptr<hf_folder> f(new hf_folder);
+    const fs::path p(path);
+    f->dir_ = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+    TQLIB_TRY(f->add_single(path, p.filename().string()));
     return f;
   }
 
@@ -68,6 +97,13 @@ class hf_folder final : public tensor_source {
 
  private:
   hf_folder() = default;
+  result<void> add_single(const std::string& path, const std::string& key) {
+    auto src = safetensors::file_source::open(path);
+    if (!src) return std::move(src).err();
+    for (const auto& t : (*src)->get().tensors()) where_[t.name] = src->get();
+    shards_[key] = std::move(*src);
+    return {};
+  }
   std::optional<std::string> read_text(const std::string& name) const {
     auto m = mapped_file::open((std::filesystem::path(dir_) / name).string());
     if (!m) return std::nullopt;

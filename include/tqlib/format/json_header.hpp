@@ -14,6 +14,7 @@
 
 #include "tqlib/core/result.hpp"
 #include "tqlib/format/hash.hpp"
+#include "tqlib/format/json_depth.hpp"
 #include "tqlib/format/tensor_layout.hpp"
 
 namespace tqlib::format::mv2 {
@@ -248,6 +249,8 @@ inline result<delta_info> parse_delta(const json& d, const header_limits& lim) {
 // Parses and type-checks the JSON header text.
 inline result<json_header> parse_json_header(std::string_view text, const header_limits& lim = {}) {
   using namespace detail;
+  if (!json_depth_within(text))
+    return make_error(errc::corrupt, "JSON header: arrays or objects nested deeper than " + std::to_string(max_json_depth) + " levels");
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return make_error(errc::corrupt, "JSON header: not valid JSON");
   if (!j.is_object()) return make_error(errc::corrupt, "JSON header: top level must be an object");

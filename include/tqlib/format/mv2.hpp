@@ -23,11 +23,13 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/result.hpp"
+#include "tqlib/core/thread_pool.hpp"
 #include "tqlib/format/hash.hpp"
 #include "tqlib/format/json_header.hpp"
 #include "tqlib/format/mapped_file.hpp"
@@ -150,6 +152,46 @@ inline result<fixed_header> parse_fixed_header(std::span<const std::byte> file) 
   return h;
 }
 
+namespace detail {
+
+// Threads a parallel loop over n items may use: `requested` (0 = all cores) capped by n, and
+// always 1 where the build has no threads (Emscripten without pthreads, where constructing a
+// std::thread throws).
+inline unsigned usable_threads(unsigned requested, std::size_t n) {
+#if TQLIB_HAVE_THREADS
+  unsigned t = requested ? requested : std::max(1u, std::thread::hardware_concurrency());
+  return unsigned(std::clamp<std::size_t>(t, 1, std::max<std::size_t>(n, 1)));
+#else
+  (void)requested;
+  (void)n;
+  return 1;
+#endif
+}
+
+// Runs `work` on the calling thread and threads - 1 others, and waits for all of them. `work`
+// must pull its items from a shared counter: when the system refuses a thread, fewer threads
+// do all the work.
+template <class F>
+void run_parallel(unsigned threads, F&& work) {
+#if TQLIB_HAVE_THREADS
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
+  work();
+  for (auto& th : pool) th.join();
+#else
+  (void)threads;
+  work();
+#endif
+}
+
+}  // namespace detail
+
 struct reader_options {
   bool verify_checksums = true;  // BLAKE2b of each blob, checked the first time it is used
   std::uint64_t max_decompressed_bytes = std::uint64_t(64) << 30;  // total raw size of zstd blobs
@@ -242,28 +284,24 @@ class reader final : public tensor_source {
     return data_section().subspan(std::size_t(b.offset), std::size_t(b.size));
   }
 
-  // Decompresses and checks every tensor now, on `threads` threads (0 = all cores).
+  // Decompresses and checks every tensor now, on `threads` threads (0 = all cores; one thread
+  // where the build has none, e.g. Emscripten without pthreads).
   result<void> load_all(unsigned threads = 0) const {
-    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     const std::size_t n = json_.tensors.size();
-    threads = unsigned(std::min<std::size_t>(threads, std::max<std::size_t>(n, 1)));
     std::atomic<std::size_t> next{0};
     std::mutex err_mu;
     std::optional<error> first_error;
-    auto work = [&] {
+    detail::run_parallel(detail::usable_threads(threads, n), [&] {
       for (std::size_t i; (i = next.fetch_add(1)) < n;) {
         auto r = tensor_bytes(i);
         if (!r) {
           std::lock_guard lk(err_mu);
           if (!first_error) first_error = r.err();
+          next = n;
           return;
         }
       }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
+    });
     if (first_error) return *first_error;
     return {};
   }
@@ -303,7 +341,16 @@ class reader final : public tensor_source {
  private:
   struct slot {
     std::mutex mu;
-    std::vector<std::byte> raw;  // decompressed bytes (zstd blobs)
+    // Decompressed bytes (zstd blobs). Deliberately not value-initialised (not a std::vector):
+    // a lying raw_size costs address space only until the frame fails to fill it, not a memset
+    // of every byte.
+    std::unique_ptr<std::byte[]> raw;
+    std::size_t raw_size = 0;
+    std::span<const std::byte> raw_span() const noexcept { return {raw.get(), raw_size}; }
+    void drop() noexcept {
+      raw.reset();
+      raw_size = 0;
+    }
     std::atomic<bool> ready{false};
   };
 
@@ -377,20 +424,20 @@ class reader final : public tensor_source {
     const blob& b = blob_at(i);
     std::span<const std::byte> raw = stored_bytes(b);
     if (b.comp == compression::zstd) {
-      try {
-        s.raw.resize(std::size_t(b.raw_size));
-      } catch (const std::bad_alloc&) {
+      TQLIB_TRY(zstd::check_frame(raw, b.raw_size, blob_name(i)));
+      s.raw.reset(new (std::nothrow) std::byte[std::size_t(b.raw_size)]);
+      if (!s.raw && b.raw_size > 0)
         return make_error(errc::out_of_memory, blob_name(i) + ": cannot allocate " + std::to_string(b.raw_size) + " bytes");
-      }
-      auto d = zstd::decompress_exact(raw, s.raw, blob_name(i));
+      s.raw_size = std::size_t(b.raw_size);
+      auto d = zstd::decompress_exact(raw, {s.raw.get(), s.raw_size}, blob_name(i));
       if (!d) {
-        s.raw = {};
+        s.drop();
         return std::move(d).err();
       }
-      raw = s.raw;
+      raw = s.raw_span();
     }
     if (opts_.verify_checksums && blake2b(raw) != b.blake2b) {
-      s.raw = {};
+      s.drop();
       return make_error(errc::corrupt, blob_name(i) + ": BLAKE2b checksum mismatch (bytes at data offset " + std::to_string(b.offset) +
                                            " are damaged)");
     }
@@ -399,7 +446,7 @@ class reader final : public tensor_source {
       auto dims = dims_of(t.shape, blob_name(i));
       if (!dims) return std::move(dims).err();
       if (auto v = validate_tensor_bytes(t.codec, *dims, raw, blob_name(i)); !v) {
-        s.raw = {};
+        s.drop();
         return std::move(v).err();
       }
     }
@@ -409,7 +456,7 @@ class reader final : public tensor_source {
 
   std::span<const std::byte> current(std::size_t i) const {
     const blob& b = blob_at(i);
-    if (b.comp == compression::zstd) return slots_[i]->raw;
+    if (b.comp == compression::zstd) return slots_[i]->raw_span();
     return stored_bytes(b);
   }
 

@@ -91,14 +91,13 @@ inline result<void> plan_blob(planned_blob& p, std::span<const std::byte> raw, i
   return {};
 }
 
-// Runs fn(i) for i < n on `threads` threads; returns the first error.
+// Runs fn(i) for i < n on `threads` threads (0 = all cores, 1 without thread support); returns
+// the first error.
 inline result<void> parallel_for(std::size_t n, unsigned threads, const std::function<result<void>(std::size_t)>& fn) {
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = unsigned(std::min<std::size_t>(threads, std::max<std::size_t>(n, 1)));
   std::atomic<std::size_t> next{0};
   std::mutex mu;
   std::optional<error> first;
-  auto work = [&] {
+  run_parallel(usable_threads(threads, n), [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < n;) {
       auto r = fn(i);
       if (!r) {
@@ -108,11 +107,7 @@ inline result<void> parallel_for(std::size_t n, unsigned threads, const std::fun
         return;
       }
     }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  });
   if (first) return *first;
   return {};
 }

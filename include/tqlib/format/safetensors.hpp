@@ -17,6 +17,7 @@
 
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/format/atomic_file.hpp"
+#include "tqlib/format/json_depth.hpp"
 #include "tqlib/format/mapped_file.hpp"
 #include "tqlib/format/tensor_layout.hpp"
 #include "tqlib/format/tensor_source.hpp"
@@ -62,6 +63,8 @@ class view final : public tensor_source {
     if (*n > max_header_bytes || *n > r.remaining())
       return make_error(errc::corrupt, "safetensors header length " + std::to_string(*n) + " exceeds the file or 100 MiB");
     const auto* text = reinterpret_cast<const char*>(file.data() + 8);
+    if (!json_depth_within({text, std::size_t(*n)}))
+      return make_error(errc::corrupt, "safetensors header nests arrays or objects deeper than " + std::to_string(max_json_depth) + " levels");
     json j = json::parse(text, text + *n, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return make_error(errc::corrupt, "safetensors header is not a JSON object");
     view v;

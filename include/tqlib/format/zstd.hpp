@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,9 +44,11 @@ inline result<std::vector<std::byte>> compress(std::span<const std::byte> src, i
   return out;
 }
 
-// Decompresses exactly one frame `src` into `dst`, which must come out exactly full. `what`
-// names the blob in errors ("tensor 'x'").
-inline result<void> decompress_exact(std::span<const std::byte> src, std::span<std::byte> dst, const std::string& what) {
+// Checks, before any output is allocated, that `src` is exactly one zstd frame that can hold
+// `raw_size` bytes: the frame's declared content size (when present) equals raw_size, and
+// raw_size is within what the frame's length allows (every block carries a 3-byte header and
+// yields at most 128 KiB), so a few stored bytes cannot claim gigabytes. `what` names the blob.
+inline result<void> check_frame(std::span<const std::byte> src, std::uint64_t raw_size, const std::string& what) {
   const std::size_t frame = ZSTD_findFrameCompressedSize(src.data(), src.size());
   if (ZSTD_isError(frame))
     return make_error(errc::corrupt, what + ": bad zstd frame (" + ZSTD_getErrorName(frame) + ")");
@@ -54,9 +57,20 @@ inline result<void> decompress_exact(std::span<const std::byte> src, std::span<s
                                          std::to_string(src.size() - frame) + " trailing bytes");
   const unsigned long long declared = ZSTD_getFrameContentSize(src.data(), src.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR) return make_error(errc::corrupt, what + ": bad zstd frame header");
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != dst.size())
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_size)
     return make_error(errc::corrupt, what + ": zstd frame says " + std::to_string(declared) +
-                                         " bytes, header says raw_size " + std::to_string(dst.size()));
+                                         " bytes, header says raw_size " + std::to_string(raw_size));
+  const std::uint64_t bound = (std::uint64_t(src.size()) / 3 + 1) * ZSTD_BLOCKSIZE_MAX;
+  if (raw_size > bound)
+    return make_error(errc::corrupt, what + ": raw_size " + std::to_string(raw_size) + " is more than a " +
+                                         std::to_string(src.size()) + "-byte zstd frame can hold");
+  return {};
+}
+
+// Decompresses exactly one frame `src` into `dst`, which must come out exactly full. `what`
+// names the blob in errors ("tensor 'x'").
+inline result<void> decompress_exact(std::span<const std::byte> src, std::span<std::byte> dst, const std::string& what) {
+  TQLIB_TRY(check_frame(src, dst.size(), what));
   dctx d(ZSTD_createDCtx());
   if (!d) return make_error(errc::out_of_memory, "zstd: cannot create a decompression context");
   ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, 27);  // 128 MiB window at most

@@ -32,7 +32,7 @@ struct run_options {
   int threads = 1;
   int context = 4096;   // KV cache positions (capped at the config's max_position_embeddings)
   int max_batch = 64;   // prompt tokens processed per matmul (longer prompts go in chunks)
-  kv_type kv = kv_type::f16;
+  kv_type kv = kv_type::f16;  // kv_type_for_bits(2 | 3 | 4) for a TurboQuant-compressed cache
 };
 
 // Scratch memory for one forward call, allocated once: a decode step allocates nothing.
@@ -43,8 +43,8 @@ struct run_state {
   std::vector<float> k, v;    // new keys / values      [batch x kv_dim]
   std::vector<float> att;     // attention output       [batch x q_dim]
   std::vector<float> hb, hb2; // gate, up               [batch x hidden]
-  std::vector<float> scores;  // attention weights      [threads x context]
-  std::vector<float> kv_row;  // one f16 head converted [threads x 2 x head_dim]
+  std::vector<float> scores;  // attention weights      [threads x group x context]
+  std::vector<float> kv_row;  // attention scratch      [threads x kv_row_floats()]
   std::vector<float> cos, sin;  // RoPE for the batch   [batch x head_dim/2]
 };
 
@@ -104,6 +104,7 @@ class qwen {
     opt.context = std::max(1, std::min(opt.context, c.max_seq_len));
     opt.max_batch = std::max(1, opt.max_batch);
     opt.threads = std::max(1, opt.threads);
+    TQLIB_TRY(kv_cache::check(opt.kv, c.head_dim));
     return std::unique_ptr<qwen>(new qwen(c, std::move(w), opt));
   }
 
@@ -139,7 +140,7 @@ class qwen {
  private:
   qwen(const config& c, weights w, const run_options& opt)
       : c_(c), w_(std::move(w)), opt_(opt), pool_(opt.threads),
-        cache_(c.n_layers, opt.context, c.kv_dim(), opt.kv) {
+        cache_(c.n_layers, opt.context, c.n_kv_heads, c.head_dim, opt.kv) {
     const std::size_t B = std::size_t(opt.max_batch);
     s_.x.resize(B * std::size_t(c.dim));
     s_.xb.resize(B * std::size_t(c.dim));
@@ -149,8 +150,8 @@ class qwen {
     s_.att.resize(B * std::size_t(c.q_dim()));
     s_.hb.resize(B * std::size_t(c.hidden_dim));
     s_.hb2.resize(B * std::size_t(c.hidden_dim));
-    s_.scores.resize(std::size_t(pool_.size()) * std::size_t(opt.context));
-    s_.kv_row.resize(std::size_t(pool_.size()) * 2 * std::size_t(c.head_dim));
+    s_.scores.resize(std::size_t(pool_.size()) * std::size_t(c.n_heads / c.n_kv_heads) * std::size_t(opt.context));
+    s_.kv_row.resize(std::size_t(pool_.size()) * kv_row_floats());
     s_.cos.resize(B * std::size_t(c.head_dim / 2));
     s_.sin.resize(B * std::size_t(c.head_dim / 2));
   }
@@ -179,34 +180,85 @@ class qwen {
     matmul(ps, X, T, [](int, int) {});
   }
 
-  // Causal attention of T new queries (positions pos..pos+T-1) over the cache, (token, head)
-  // pairs split across threads.
+  // Causal attention of T new queries (positions pos..pos+T-1) over the cache. Work items are
+  // (token, KV head) pairs split across threads: the query heads of one group share their keys
+  // and values, so each cached row is converted (f16) or unpacked (TurboQuant) once per group
+  // rather than once per query head. Every head's scores and sums are still computed alone, in
+  // position order, so results do not depend on the thread count.
   void attention(int layer, int T, int pos) {
+    if (cache_.turbo()) return attention_turbo(layer, T, pos);
     const int hd = c_.head_dim, q_dim = c_.q_dim(), group = c_.n_heads / c_.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
     const float* f16 = cache_.type() == kv_type::f16 ? f16_table() : nullptr;
+    const std::size_t ctx = std::size_t(opt_.context);
     pool_.run([&](int ti, int nt) {
-      const auto [w0, w1] = thread_pool::split(std::size_t(T) * std::size_t(c_.n_heads), ti, nt, 1);
-      float* scores = s_.scores.data() + std::size_t(ti) * std::size_t(opt_.context);
-      float* row = s_.kv_row.data() + std::size_t(ti) * 2 * std::size_t(hd);
+      const auto [w0, w1] = thread_pool::split(std::size_t(T) * std::size_t(c_.n_kv_heads), ti, nt, 1);
+      float* scores = s_.scores.data() + std::size_t(ti) * std::size_t(group) * ctx;  // [group x context]
+      float* row = s_.kv_row.data() + std::size_t(ti) * kv_row_floats();
       for (std::size_t work = w0; work < w1; ++work) {
-        const int t = int(work / std::size_t(c_.n_heads)), h = int(work % std::size_t(c_.n_heads));
-        const int kv_off = (h / group) * hd, n_pos = pos + t + 1;
-        const float* q = s_.q.data() + std::size_t(t) * std::size_t(q_dim) + std::size_t(h * hd);
+        const int t = int(work / std::size_t(c_.n_kv_heads)), kvh = int(work % std::size_t(c_.n_kv_heads));
+        const int kv_off = kvh * hd, n_pos = pos + t + 1;
+        const float* q = s_.q.data() + std::size_t(t) * std::size_t(q_dim) + std::size_t(kvh * group * hd);
+        float* out = s_.att.data() + std::size_t(t) * std::size_t(q_dim) + std::size_t(kvh * group * hd);
         for (int s = 0; s < n_pos; ++s) {
           const float* k = f16 ? to_f32(cache_.key16(layer, s) + kv_off, hd, f16, row) : cache_.key32(layer, s) + kv_off;
-          scores[s] = simd::dot(q, k, std::size_t(hd)) * scale;
+          for (int g = 0; g < group; ++g) scores[std::size_t(g) * ctx + std::size_t(s)] = simd::dot(q + g * hd, k, std::size_t(hd)) * scale;
         }
-        softmax(scores, n_pos);
-        float* out = s_.att.data() + std::size_t(t) * std::size_t(q_dim) + std::size_t(h * hd);
-        std::fill(out, out + hd, 0.0f);
+        for (int g = 0; g < group; ++g) softmax(scores + std::size_t(g) * ctx, n_pos);
+        std::fill(out, out + group * hd, 0.0f);
         for (int s = 0; s < n_pos; ++s) {
-          const float* v = f16 ? to_f32(cache_.value16(layer, s) + kv_off, hd, f16, row + hd) : cache_.value32(layer, s) + kv_off;
-          simd::axpy(scores[s], v, out, std::size_t(hd));
+          const float* v = f16 ? to_f32(cache_.value16(layer, s) + kv_off, hd, f16, row) : cache_.value32(layer, s) + kv_off;
+          for (int g = 0; g < group; ++g) simd::axpy(scores[std::size_t(g) * ctx + std::size_t(s)], v, out + g * hd, std::size_t(hd));
         }
       }
     });
   }
+
+  // The same over a TurboQuant cache, in the rotated domain (model/turbo_kv.hpp): each query
+  // head is rotated once, scores are dot products with each key's levels times its scale, values
+  // are accumulated as levels and rotated back once per head.
+  void attention_turbo(int layer, int T, int pos) {
+    const int hd = c_.head_dim, q_dim = c_.q_dim(), group = c_.n_heads / c_.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const turbo_kv_codec& tc = *cache_.turbo();
+    const std::size_t d = tc.dim(), ctx = std::size_t(opt_.context);
+    pool_.run([&](int ti, int nt) {
+      const auto [w0, w1] = thread_pool::split(std::size_t(T) * std::size_t(c_.n_kv_heads), ti, nt, 1);
+      float* scores = s_.scores.data() + std::size_t(ti) * std::size_t(group) * ctx;  // [group x context]
+      float* lv = s_.kv_row.data() + std::size_t(ti) * kv_row_floats();  // levels of one row [d]
+      float* qr = lv + d;                                                  // rotated queries [group x d]
+      float* acc = qr + std::size_t(group) * d;                            // rotated sums    [group x d]
+      for (std::size_t work = w0; work < w1; ++work) {
+        const int t = int(work / std::size_t(c_.n_kv_heads)), kvh = int(work % std::size_t(c_.n_kv_heads));
+        const int n_pos = pos + t + 1;
+        const float* q = s_.q.data() + std::size_t(t) * std::size_t(q_dim) + std::size_t(kvh * group * hd);
+        float* out = s_.att.data() + std::size_t(t) * std::size_t(q_dim) + std::size_t(kvh * group * hd);
+        for (int g = 0; g < group; ++g) tc.rotate(q + g * hd, qr + std::size_t(g) * d);
+        for (int s = 0; s < n_pos; ++s) {
+          tc.unpack_levels(cache_.key_code(layer, s, kvh), lv);
+          const float ks = cache_.key_scale(layer, s, kvh) * scale;
+          for (int g = 0; g < group; ++g) scores[std::size_t(g) * ctx + std::size_t(s)] = simd::dot(qr + std::size_t(g) * d, lv, d) * ks;
+        }
+        for (int g = 0; g < group; ++g) softmax(scores + std::size_t(g) * ctx, n_pos);
+        std::fill(acc, acc + std::size_t(group) * d, 0.0f);
+        for (int s = 0; s < n_pos; ++s) {
+          tc.unpack_levels(cache_.value_code(layer, s, kvh), lv);
+          const float vs = cache_.value_scale(layer, s, kvh);
+          for (int g = 0; g < group; ++g)
+            simd::axpy(scores[std::size_t(g) * ctx + std::size_t(s)] * vs, lv, acc + std::size_t(g) * d, d);
+        }
+        for (int g = 0; g < group; ++g) tc.unrotate(acc + std::size_t(g) * d, out + g * hd);
+      }
+    });
+  }
+
+  // Per-thread scratch of attention: one converted f16 row, or a TurboQuant row of levels plus
+  // the group's rotated queries and sums.
+  std::size_t kv_row_floats() const {
+    const std::size_t group = std::size_t(c_.n_heads / c_.n_kv_heads);
+    return cache_.turbo() ? (1 + 2 * group) * cache_.turbo()->dim() : std::size_t(c_.head_dim);
+  }
+
   static const float* to_f32(const std::uint16_t* h, int n, const float* table, float* out) {
     for (int i = 0; i < n; ++i) out[i] = table[h[i]];
     return out;

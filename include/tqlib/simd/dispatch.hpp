@@ -83,10 +83,10 @@ decltype(auto) dispatch(F&& f) {
     const int want = active_arch_index();
     int i = 0;
     if constexpr (std::is_void_v<R>) {
-      ((i++ == want ? (f(Kernels<Archs>{}), true) : false) || ...);
+      (void)((i++ == want ? (f(Kernels<Archs>{}), true) : false) || ...);
     } else {
       R out{};
-      ((i++ == want ? (out = f(Kernels<Archs>{}), true) : false) || ...);
+      (void)((i++ == want ? (out = f(Kernels<Archs>{}), true) : false) || ...);
       return out;
     }
   }(dispatch_archs{});

@@ -10,10 +10,25 @@
 //     static void decode(const std::byte* row, std::size_t cols, std::size_t b, std::int8_t* out32);
 //     // optional, x86 with AVX2: the same 32 values in a register, straight from the packed bytes
 //     template <class Arch> static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b);
+//     // optional, x86 with AVX-512BW: blocks b and b + 1 (64 values) in one register
+//     template <class Arch> static __m512i decode2_avx512(const std::byte* row, std::size_t cols, std::size_t b);
 //   };
 //
 // Included only from codec kernel files (detail/*_kernels.inl.hpp): it is compiled once per
 // architecture, and which path it takes follows that translation unit's instruction-set macros.
+//
+// Speed: a matvec streams its weights once, so it runs at memory speed
+// only if the instructions per packed byte stay few and the loads reach memory early.
+//  - Rows go in groups of `rows_per_pass` (each activation load serves the whole group); the
+//    group's bytes are contiguous and software prefetch pulls in the next group while this one
+//    is computed, so the hardware sees one sequential stream ahead of the several row streams.
+//  - AVX-512: two 32-blocks per 512-bit register (64 weights per vpdpbusd / vpmaddubsw), one
+//    int32 -> float conversion and one FMA per two blocks; the two blocks' scales are combined
+//    into a 4-float vector and spread over the lanes with one vpermps.
+//  - AVX2: one block per 256-bit register, vpmaddubsw with the sign trick (or unsigned codes).
+// Every row's arithmetic is the same whatever the group it falls in, so results do not depend on
+// how rows are split between threads, nor on matvec vs matmul.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -31,32 +46,119 @@
 #else
 #define TQLIB_INT8_VNNI 0
 #endif
+#if defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+#define TQLIB_INT8_AVX512 1
+#else
+#define TQLIB_INT8_AVX512 0
+#endif
+
+// The per-row loops inside a block step must be unrolled so each row's accumulator stays in a
+// register (GCC otherwise keeps a loop, with the accumulators on the stack, when the decode is long).
+#if TQLIB_INT8_AVX2
+#define TQLIB_INT8_UNROLL _Pragma("GCC unroll 8")
+#endif
 
 namespace tqlib::codec::detail {
 
+// Optional fast paths for one layout on one architecture, specialized next to the codec's kernel
+// definitions (detail/<name>_kernels.inl.hpp, before TQLIB_INT8_KERNEL_DEFINITIONS):
+//   static constexpr int u8_offset;                      // decode*_u8 give w + u8_offset, unsigned
+//                                                        // (a power of two <= 16: 8 for q4_0, 1 for trits)
+//   static __m256i decode_u8(row, cols, b);              // AVX2: block b
+//   static __m512i decode2_u8(row, cols, b);             // AVX-512BW: blocks b, b + 1 (b even)
+//   static C pair_context(cols, b);                      // AVX-512BW: what decode2_u8(row, cols, b, C)
+//                                                        // needs, computed once per pair for all rows
+//   static std::uint32_t scale_bits2(row, cols, b);      // f16 bits of the scales of blocks b | b + 1 << 16
+// Unsigned codes skip the re-centring per weight: the offset is taken out once per activation block
+// through the bias (-offset * sum of each 4 activations, from bias4), exact in int32.
+template <class Layout, class Arch>
+struct int8_simd_layout {};
+
 template <class Arch, class Layout>
 struct int8_dot_engine {
+  using fast = int8_simd_layout<Layout, Arch>;
+  static constexpr bool has_u8 = requires { fast::u8_offset; };
+  static constexpr int u8_shift = [] {
+    if constexpr (has_u8) {
+      static_assert(fast::u8_offset >= 1 && fast::u8_offset <= 16 && (fast::u8_offset & (fast::u8_offset - 1)) == 0,
+                    "u8_offset must be a power of two <= 16");
+      int k = 7;  // bias4 = -128 * sum: shift right by 7 - log2(offset)
+      for (int o = fast::u8_offset; o > 1; o /= 2) --k;
+      return k;
+    } else {
+      return 0;
+    }
+  }();
+
   static constexpr std::size_t rows_per_pass = 4;  // rows sharing each activation load
 
-  // out[i] = dot(row i, activations) for R rows.
+  // out[i] = dot(row i, activations) for R rows. If pf is not null, the pf_bytes bytes from pf
+  // (the next group of rows) are prefetched a little per step.
   template <std::size_t R>
-  static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, float* out) noexcept {
-#if TQLIB_INT8_AVX2
+  static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, float* out,
+                       [[maybe_unused]] const std::byte* pf = nullptr,
+                       [[maybe_unused]] std::size_t pf_bytes = 0) noexcept {
+#if TQLIB_INT8_AVX512
+    const std::size_t pairs = a.blocks / 2;
+    std::size_t pf_lines = 0;
+    if (pf && pairs) pf_lines = (pf_bytes + 64 * pairs - 1) / (64 * pairs);
+    __m512 acc[R];
+    TQLIB_INT8_UNROLL
+    for (std::size_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    // Lanes 0-7 take element 0 of a 4-float scale vector, lanes 8-15 element 1 (one scale per
+    // block); with split scales, lanes 4l..4l+3 take element l (one scale per 16 weights).
+    const __m512i spread = Layout::split_scales
+                               ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)
+                               : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    for (std::size_t p = 0; p < pairs; ++p) {
+      const std::size_t b = 2 * p;
+      for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+      pf += 64 * pf_lines;
+      const __m512i x = _mm512_loadu_si512(a.q + 32 * b);
+      const __m512i bias = load_bias512(a, b);
+      // d[b], d[b], d[b+1], d[b+1] (split) or d[b], d[b+1], -, - (one scale per block)
+      const __m128 dx2 = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(a.d + b)));
+      const __m128 dx = Layout::split_scales ? _mm_unpacklo_ps(dx2, dx2) : dx2;
+      [[maybe_unused]] const auto ctx = pair_context(cols, b);
+      TQLIB_INT8_UNROLL
+      for (std::size_t r = 0; r < R; ++r) {
+        const __m512i s = pair_dot(rows[r], cols, b, ctx, x, bias);
+        const __m512 scale = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_mul_ps(pair_scales(rows[r], cols, b), dx)));
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r]);
+      }
+    }
+    if (a.blocks % 2) {
+      const std::size_t b = a.blocks - 1;
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
+      const __m256i bias = load_bias256(a, b);
+      TQLIB_INT8_UNROLL
+      for (std::size_t r = 0; r < R; ++r) {
+        const __m256i s = block_dot(rows[r], cols, b, x, bias);
+        const __m256 prod = _mm256_mul_ps(_mm256_cvtepi32_ps(s), scale_register(rows[r], cols, b, a.d[b]));
+        acc[r] = _mm512_add_ps(acc[r], _mm512_zextps256_ps512(prod));
+      }
+    }
+    TQLIB_INT8_UNROLL
+    for (std::size_t r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+#elif TQLIB_INT8_AVX2
+    std::size_t pf_lines = 0;
+    if (pf && a.blocks) pf_lines = (pf_bytes + 64 * a.blocks - 1) / (64 * a.blocks);
     __m256 acc[R];
+    TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
     for (std::size_t b = 0; b < a.blocks; ++b) {
+      for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+      pf += 64 * pf_lines;
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
-#if TQLIB_INT8_VNNI
-      const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * b));
-#else
-      const __m256i bias = _mm256_setzero_si256();
-#endif
+      const __m256i bias = load_bias256(a, b);
       const float dx = a.d[b];
+      TQLIB_INT8_UNROLL
       for (std::size_t r = 0; r < R; ++r) {
-        const __m256i s = idot(decode_register(rows[r], cols, b), x, bias);
+        const __m256i s = block_dot(rows[r], cols, b, x, bias);
         acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale_register(rows[r], cols, b, dx), acc[r]);
       }
     }
+    TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) out[r] = horizontal_sum(acc[r]);
 #else
     // Portable path (SSE4.2, wasm, other CPUs): decode to a buffer, integer dot the compiler vectorises.
@@ -81,16 +183,20 @@ struct int8_dot_engine {
   // Exact int32 dot of each 32-block of one row with the activation codes (tests hold this to
   // the scalar integer reference bit for bit).
   static void block_dots(const std::byte* row, std::size_t cols, const act_view& a, std::int32_t* out) noexcept {
-    for (std::size_t b = 0; b < a.blocks; ++b) {
+    std::size_t b = 0;
+#if TQLIB_INT8_AVX512
+    // Pairs through the 512-bit path matvec uses, so the tests hold it to the reference too.
+    for (; b + 2 <= a.blocks; b += 2) {
+      const __m512i s = pair_dot(row, cols, b, pair_context(cols, b), _mm512_loadu_si512(a.q + 32 * b), load_bias512(a, b));
+      out[b] = _mm512_mask_reduce_add_epi32(0x00ff, s);
+      out[b + 1] = _mm512_mask_reduce_add_epi32(0xff00, s);
+    }
+#endif
+    for (; b < a.blocks; ++b) {
 #if TQLIB_INT8_AVX2
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
-#if TQLIB_INT8_VNNI
-      const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * b));
-#else
-      const __m256i bias = _mm256_setzero_si256();
-#endif
       alignas(32) std::int32_t lanes[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), idot(decode_register(row, cols, b), x, bias));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), block_dot(row, cols, b, x, load_bias256(a, b)));
       std::int32_t s = 0;
       for (int l = 0; l < 8; ++l) s += lanes[l];
       out[b] = s;
@@ -107,11 +213,14 @@ struct int8_dot_engine {
   static void matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
                      std::size_t r1) noexcept {
     const std::size_t rb = Layout::row_bytes(cols);
+    constexpr std::size_t R = rows_per_pass;
     std::size_t r = r0;
-    for (; r + rows_per_pass <= r1; r += rows_per_pass) {
-      const std::byte* rows[rows_per_pass];
-      for (std::size_t i = 0; i < rows_per_pass; ++i) rows[i] = blob + (r + i) * rb;
-      dot_rows<rows_per_pass>(rows, cols, a, y + r);
+    for (; r + R <= r1; r += R) {
+      const std::byte* rows[R];
+      for (std::size_t i = 0; i < R; ++i) rows[i] = blob + (r + i) * rb;
+      // The next group (or the remaining rows) is prefetched while this one is computed.
+      const std::size_t next = r + R < r1 ? std::min(R, r1 - r - R) : 0;
+      dot_rows<R>(rows, cols, a, y + r, next ? blob + (r + R) * rb : nullptr, next * rb);
     }
     for (; r < r1; ++r) {
       const std::byte* row = blob + r * rb;
@@ -151,6 +260,34 @@ struct int8_dot_engine {
     }
   }
 
+  // The int32 lanes' starting values: the offset correction of unsigned codes (see int8_simd_layout).
+  static __m256i load_bias256([[maybe_unused]] const act_view& a, [[maybe_unused]] std::size_t b) noexcept {
+    if constexpr (has_u8) {
+      return _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * b)), u8_shift);
+    } else {
+#if TQLIB_INT8_VNNI
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * b));
+#else
+      return _mm256_setzero_si256();
+#endif
+    }
+  }
+
+  // Eight int32 lanes of block b of a row, each the exact sum of 4 products w*x.
+  static __m256i block_dot(const std::byte* row, std::size_t cols, std::size_t b, __m256i x, __m256i bias) noexcept {
+    if constexpr (requires { fast::decode_u8(row, cols, b); }) {
+      const __m256i u = fast::decode_u8(row, cols, b);
+#if TQLIB_INT8_VNNI
+      return _mm256_dpbusd_epi32(bias, u, x);
+#else
+      // u <= 2 * offset <= 32 and |x| <= 127: the int16 pair sums cannot saturate.
+      return _mm256_add_epi32(bias, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
+#endif
+    } else {
+      return idot(decode_register(row, cols, b), x, bias);
+    }
+  }
+
   // Eight int32 lanes, each the exact sum of 4 products w*x.
   static __m256i idot(__m256i w, __m256i x, [[maybe_unused]] __m256i bias) noexcept {
 #if TQLIB_INT8_VNNI
@@ -177,6 +314,86 @@ struct int8_dot_engine {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+
+#if TQLIB_INT8_AVX512
+  static __m512i decode2_register(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    if constexpr (requires { Layout::template decode2_avx512<Arch>(row, cols, b); }) {
+      return Layout::template decode2_avx512<Arch>(row, cols, b);
+    } else {
+      return _mm512_inserti64x4(_mm512_castsi256_si512(decode_register(row, cols, b)), decode_register(row, cols, b + 1), 1);
+    }
+  }
+
+  static __m512i load_bias512([[maybe_unused]] const act_view& a, [[maybe_unused]] std::size_t b) noexcept {
+    if constexpr (has_u8) {
+      return _mm512_srai_epi32(_mm512_loadu_si512(a.bias4 + 8 * b), u8_shift);
+    } else {
+#if TQLIB_INT8_VNNI
+      return _mm512_loadu_si512(a.bias4 + 8 * b);
+#else
+      return _mm512_setzero_si512();
+#endif
+    }
+  }
+
+  // What a layout computes once per block pair for all rows (offsets, multipliers), if anything.
+  static auto pair_context(std::size_t cols, std::size_t b) noexcept {
+    if constexpr (requires { fast::pair_context(cols, b); }) return fast::pair_context(cols, b);
+    else return 0;
+  }
+
+  // Sixteen int32 lanes of blocks b, b + 1 of a row, each the exact sum of 4 products w*x.
+  template <class Ctx>
+  static __m512i pair_dot(const std::byte* row, std::size_t cols, std::size_t b, [[maybe_unused]] const Ctx& ctx, __m512i x,
+                          __m512i bias) noexcept {
+    if constexpr (requires { fast::decode2_u8(row, cols, b, ctx); }) {
+      const __m512i u = fast::decode2_u8(row, cols, b, ctx);
+#if TQLIB_INT8_VNNI
+      return _mm512_dpbusd_epi32(bias, u, x);
+#else
+      return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
+#endif
+    } else if constexpr (requires { fast::decode2_u8(row, cols, b); }) {
+      const __m512i u = fast::decode2_u8(row, cols, b);
+#if TQLIB_INT8_VNNI
+      return _mm512_dpbusd_epi32(bias, u, x);
+#else
+      return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
+#endif
+    } else if constexpr (requires { fast::decode_u8(row, cols, b); }) {
+      const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(fast::decode_u8(row, cols, b)), fast::decode_u8(row, cols, b + 1), 1);
+#if TQLIB_INT8_VNNI
+      return _mm512_dpbusd_epi32(bias, u, x);
+#else
+      return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
+#endif
+    } else {
+      return idot512(decode2_register(row, cols, b), x, bias);
+    }
+  }
+
+  // Weight scales of blocks b and b + 1: {s_b, s_b+1, 0, 0}, or {lo_b, hi_b, lo_b+1, hi_b+1}.
+  static __m128 pair_scales(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    if constexpr (requires { fast::scale_bits2(row, cols, b); })
+      return _mm_cvtph_ps(_mm_cvtsi32_si128(int(fast::scale_bits2(row, cols, b))));
+    float lo0, hi0, lo1, hi1;
+    Layout::scales(row, cols, b, lo0, hi0);
+    Layout::scales(row, cols, b + 1, lo1, hi1);
+    if constexpr (Layout::split_scales) return _mm_setr_ps(lo0, hi0, lo1, hi1);
+    else return _mm_unpacklo_ps(_mm_set_ss(lo0), _mm_set_ss(lo1));
+  }
+
+  // Sixteen int32 lanes, each the exact sum of 4 products w*x.
+  static __m512i idot512(__m512i w, __m512i x, [[maybe_unused]] __m512i bias) noexcept {
+#if TQLIB_INT8_VNNI
+    return _mm512_dpbusd_epi32(bias, _mm512_xor_si512(w, _mm512_set1_epi8(char(0x80))), x);
+#else
+    // No vpsignb on 512 bits: negate x where w < 0 with a mask, then |w| * that.
+    const __m512i sx = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), _mm512_setzero_si512(), x);
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(w), sx), _mm512_set1_epi16(1));
+#endif
+  }
+#endif
 #endif
 };
 

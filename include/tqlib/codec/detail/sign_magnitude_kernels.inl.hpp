@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512BW__)
+#if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -82,35 +82,48 @@ TQLIB_KERNEL_INLINE void sm_for_each_chunk(const sm_lane_decoder<Arch, MB>& dec,
 }
 
 #if defined(__AVX512BW__)
-// AVX-512BW path: 32 coordinates per register as int16. Each plane word (32 bits) is directly a
-// k-mask; a blend tree over int16 codebook entries decodes the magnitudes, the sign plane negates
-// the activation (masked subtract), and vpmaddwd / vpdpwssd accumulates pairs into int32 -- twice
-// the coordinates per instruction of the float path. Quantization (docs/codecs/tq4_1s.md):
+// AVX-512BW path: int16 arithmetic, 64 coordinates per step. Quantization (docs/codecs/tq4_1s.md):
 // activation block b -> round(xr * 8191 / max|xr_b|), codebook -> round(L_k * 4096 / L_max); with
 // |products| < 2^25 the int32 sums of a 256-block cannot overflow. The error this adds is bounded
 // by sm_int16_error_bound() and is ~1e-4 of the dot product.
+// Decoding: each plane's 64-bit word is a k-mask; masked byte adds build a 4-bit code per byte
+// (sign << 3 | magnitude index), two vpshufb look it up in 16-entry tables of the signed int16
+// levels' low and high bytes, and unpacking them gives int16 weights in the order
+// {0-7, 16-23, 32-39, 48-55} {8-15, 24-31, 40-47, 56-63}. The activations are stored in that
+// order once per call (blocks of 32 are padded to 64 with zero activations).
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                               std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                               std::size_t r1) {
-  const std::size_t padded = blocks[nblocks - 1].col + blocks[nblocks - 1].size;
-  std::vector<std::int16_t> xq(padded);
+  std::vector<std::size_t> xoff(nblocks + 1, 0);
+  for (std::size_t b = 0; b < nblocks; ++b) xoff[b + 1] = xoff[b] + (blocks[b].size + 63) / 64 * 64;
+  std::vector<std::int16_t> xq(xoff[nblocks], 0);
   std::vector<float> unit(nblocks);  // activation step x weight-level step per block (without block scale)
-  std::vector<std::int16_t> levels(nblocks * 8);  // int16 codebook magnitudes per block
+  std::vector<std::uint8_t> tables(nblocks * 32);  // per block: 16 low bytes, 16 high bytes
   for (std::size_t b = 0; b < nblocks; ++b) {
     const sm_block_desc& d = blocks[b];
     float amax = 0;
     for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
     const float xstep = amax / sm_activation_q_max;
     const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
-    for (std::size_t i = 0; i < d.size; ++i) xq[d.col + i] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
+    for (std::size_t i = 0; i < d.size; ++i) {
+      const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
+      const std::size_t to = g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
+      xq[xoff[b] + to] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
+    }
     const float lmax = d.magnitude[(1u << MB) - 1];
-    for (unsigned k = 0; k < (1u << MB); ++k) levels[b * 8 + k] = sm_quantized_level(d.magnitude[k], lmax);
+    for (unsigned code = 0; code < 16; ++code) {
+      const unsigned k = code & 7u;
+      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
+      if (code & 8u) v = std::int16_t(-v);
+      tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
+      tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
+    }
     unit[b] = xstep * lmax / sm_level_q_max;
   }
-  const __m512i zero = _mm512_setzero_si512();
-  __m512i first[8];
-  for (unsigned k = 0; k < 8; ++k) first[k] = _mm512_set1_epi16(levels[k]);
+  auto plane_word = [](const std::byte* p, std::size_t n) -> std::uint64_t {
+    return n >= 64 ? load_le<std::uint64_t>(p) : std::uint64_t(load_le<std::uint32_t>(p));
+  };
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
     __m512 total = _mm512_setzero_ps();
@@ -118,49 +131,112 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
       const sm_block_desc& d = blocks[b];
       const std::byte* signs = row + d.byte + 2;
       const std::size_t plane = d.size / 8;
-      __m512i local[8];
-      const __m512i* lv = first;
-      if (d.magnitude != blocks[0].magnitude) {  // a tail block with its own codebook
-        for (unsigned k = 0; k < (1u << MB); ++k) local[k] = _mm512_set1_epi16(levels[b * 8 + k]);
-        lv = local;
-      }
+      const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32])));
+      const __m512i hi_table =
+          _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32 + 16])));
+      const std::int16_t* x = xq.data() + xoff[b];
       __m512i acc = _mm512_setzero_si512();
-      for (std::size_t g = 0; g < d.size; g += 32) {
-        const __mmask32 ks = _cvtu32_mask32(load_le<std::uint32_t>(signs + g / 8));
-        __m512i v;
-        if constexpr (MB == 0) {
-          v = lv[0];
-        } else {
-          const __mmask32 k0 = _cvtu32_mask32(load_le<std::uint32_t>(signs + plane + g / 8));
-          if constexpr (MB == 1) {
-            v = _mm512_mask_blend_epi16(k0, lv[0], lv[1]);
-          } else {
-            const __mmask32 k1 = _cvtu32_mask32(load_le<std::uint32_t>(signs + 2 * plane + g / 8));
-            const __m512i low = _mm512_mask_blend_epi16(k1, _mm512_mask_blend_epi16(k0, lv[0], lv[1]),
-                                                        _mm512_mask_blend_epi16(k0, lv[2], lv[3]));
-            if constexpr (MB == 2) {
-              v = low;
-            } else {
-              const __mmask32 k2 = _cvtu32_mask32(load_le<std::uint32_t>(signs + 3 * plane + g / 8));
-              const __m512i high = _mm512_mask_blend_epi16(k1, _mm512_mask_blend_epi16(k0, lv[4], lv[5]),
-                                                           _mm512_mask_blend_epi16(k0, lv[6], lv[7]));
-              v = _mm512_mask_blend_epi16(k2, low, high);
-            }
-          }
-        }
-        __m512i x = _mm512_loadu_si512(xq.data() + d.col + g);
-        x = _mm512_mask_sub_epi16(x, ks, zero, x);
+      for (std::size_t g = 0; g < d.size; g += 64) {
+        __m512i code = _mm512_maskz_mov_epi8(_cvtu64_mask64(plane_word(signs + g / 8, d.size)), _mm512_set1_epi8(8));
+        if constexpr (MB >= 1)
+          code = _mm512_mask_add_epi8(code, _cvtu64_mask64(plane_word(signs + plane + g / 8, d.size)), code, _mm512_set1_epi8(1));
+        if constexpr (MB >= 2)
+          code = _mm512_mask_add_epi8(code, _cvtu64_mask64(plane_word(signs + 2 * plane + g / 8, d.size)), code, _mm512_set1_epi8(2));
+        if constexpr (MB >= 3)
+          code = _mm512_mask_add_epi8(code, _cvtu64_mask64(plane_word(signs + 3 * plane + g / 8, d.size)), code, _mm512_set1_epi8(4));
+        const __m512i lo = _mm512_shuffle_epi8(lo_table, code), hi = _mm512_shuffle_epi8(hi_table, code);
+        const __m512i x0 = _mm512_loadu_si512(x + g), x1 = _mm512_loadu_si512(x + g + 32);
 #if defined(__AVX512VNNI__)
-        if constexpr (std::is_base_of_v<xsimd::avx512vnni<xsimd::avx512bw>, Arch> ||
-                      std::is_same_v<Arch, xsimd::avx512vnni<xsimd::avx512vbmi>>)
-          acc = _mm512_dpwssd_epi32(acc, v, x);
-        else
-          acc = _mm512_add_epi32(acc, _mm512_madd_epi16(v, x));
+        acc = _mm512_dpwssd_epi32(acc, _mm512_unpacklo_epi8(lo, hi), x0);
+        acc = _mm512_dpwssd_epi32(acc, _mm512_unpackhi_epi8(lo, hi), x1);
 #else
-        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(v, x));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(lo, hi), x0));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), x1));
 #endif
       }
       total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(unit[b] * sm_scale(row + d.byte)), total);
+    }
+    y[r] = _mm512_reduce_add_ps(total);
+  }
+}
+#endif
+
+#if defined(__AVX2__)
+// AVX2 path: the same int16 arithmetic as the AVX-512 one (same activation and codebook rounding,
+// exact int32 sums, so the same error bound), with the planes decoded by byte shuffles instead
+// of k-masks. Per 32 coordinates: the sign word and the magnitude plane words go into one
+// register, vpshufb spreads byte j / 8 of each plane to byte j, a compare with 1 << (j % 8) turns
+// it into a byte mask, and the masks make a 4-bit code (sign << 3 | magnitude index) per byte.
+// Two vpshufb look the code up in 16-entry tables of the signed int16 levels' low and high bytes,
+// and unpacking them gives int16 weights in the order {0-7, 16-23} {8-15, 24-31}; the activations
+// are stored in that order once per call, so vpmaddwd pairs them directly.
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* xr, float* y, std::size_t r0,
+                                            std::size_t r1) {
+  const std::size_t padded = blocks[nblocks - 1].col + blocks[nblocks - 1].size;
+  std::vector<std::int16_t> xq(padded);
+  std::vector<float> unit(nblocks);
+  std::vector<std::uint8_t> tables(nblocks * 32);  // per block: 16 low bytes, 16 high bytes
+  for (std::size_t b = 0; b < nblocks; ++b) {
+    const sm_block_desc& d = blocks[b];
+    float amax = 0;
+    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
+    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
+    for (std::size_t g = 0; g < d.size; g += 32)
+      for (std::size_t i = 0; i < 32; ++i) {
+        const std::size_t to = (i % 16) / 8 * 16 + i / 16 * 8 + i % 8;  // {0-7, 16-23, 8-15, 24-31}
+        xq[d.col + g + to] = std::int16_t(std::lrintf(xr[d.col + g + i] * inv));
+      }
+    const float lmax = d.magnitude[(1u << MB) - 1];
+    for (unsigned code = 0; code < 16; ++code) {
+      const unsigned k = code & 7u;
+      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
+      if (code & 8u) v = std::int16_t(-v);
+      tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
+      tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
+    }
+    unit[b] = amax / sm_activation_q_max * lmax / sm_level_q_max;
+  }
+  const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
+  // plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; byte j takes byte j / 8
+  const __m256i spread[4] = {
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+      _mm256_setr_epi8(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7),
+      _mm256_setr_epi8(8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11,
+                       11, 11, 11, 11),
+      _mm256_setr_epi8(12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14,
+                       15, 15, 15, 15, 15, 15, 15, 15)};
+  auto plane_mask = [&](__m256i src, int q) {
+    return _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(src, spread[q]), bitmask), bitmask);
+  };
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::byte* row = blob + r * row_bytes;
+    __m256 total = _mm256_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const std::byte* signs = row + d.byte + 2;
+      const std::size_t plane = d.size / 8;
+      const __m256i lo_table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32])));
+      const __m256i hi_table =
+          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32 + 16])));
+      __m256i acc = _mm256_setzero_si256();
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
+        if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
+        if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
+        if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
+        const __m256i src = _mm256_broadcastsi128_si256(words);
+        __m256i code = _mm256_and_si256(plane_mask(src, 0), _mm256_set1_epi8(8));
+        if constexpr (MB >= 1) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 1), _mm256_set1_epi8(1)));
+        if constexpr (MB >= 2) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 2), _mm256_set1_epi8(2)));
+        if constexpr (MB >= 3) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 3), _mm256_set1_epi8(4)));
+        const __m256i lo = _mm256_shuffle_epi8(lo_table, code), hi = _mm256_shuffle_epi8(hi_table, code);
+        const __m256i* x = reinterpret_cast<const __m256i*>(xq.data() + d.col + g);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), _mm256_loadu_si256(x)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), _mm256_loadu_si256(x + 1)));
+      }
+      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(unit[b] * sm_scale(row + d.byte)), total);
     }
     y[r] = xsimd::reduce_add(xsimd::batch<float, Arch>(total));
   }
@@ -179,6 +255,10 @@ TQLIB_KERNEL_INLINE void sm_matvec_bits(const std::byte* blob, std::size_t row_b
 #if defined(__AVX512BW__)
   if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>)
     return sm_matvec_avx512_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_base_of_v<xsimd::avx2, Arch>)
+    return sm_matvec_avx2_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
 #endif
   // Full-size blocks share one codebook: build its decoder (levels in registers) once per call.
   const sm_lane_decoder<Arch, MB> first(blocks[0].magnitude);

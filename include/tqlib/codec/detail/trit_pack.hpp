@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "tqlib/simd/dispatch.hpp"
 
@@ -96,26 +97,67 @@ TQLIB_KERNEL_INLINE void decode_trit_block(const std::byte* stream, std::size_t 
 
 #if defined(__AVX2__)
 // Digit per byte of 32 fixed-point bytes; mul holds 3^n for each byte. x86 has no byte multiply,
-// so even and odd bytes go through 16-bit lanes separately.
+// so even and odd bytes go through 16-bit lanes separately: with the byte in the high half of a
+// 16-bit lane, vpmullw leaves (byte * 3^n mod 256) << 8 and vpmulhuw by 3 gives the digit
+// ((that * 3) >> 8) in the low half. Even bytes get there by multiplying with 3^n << 8.
 TQLIB_KERNEL_INLINE __m256i trit_digits_avx2(__m256i bytes, __m256i mul) noexcept {
-  const __m256i low = _mm256_set1_epi16(0x00ff);
-  const __m256i even = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(bytes, low), _mm256_and_si256(mul, low)), low);
-  const __m256i odd = _mm256_and_si256(_mm256_mullo_epi16(_mm256_srli_epi16(bytes, 8), _mm256_srli_epi16(mul, 8)), low);
-  const __m256i d_even = _mm256_srli_epi16(_mm256_add_epi16(even, _mm256_add_epi16(even, even)), 8);
-  const __m256i d_odd = _mm256_srli_epi16(_mm256_add_epi16(odd, _mm256_add_epi16(odd, odd)), 8);
-  return _mm256_or_si256(d_even, _mm256_slli_epi16(d_odd, 8));
+  const __m256i three = _mm256_set1_epi16(3);
+  const __m256i even = _mm256_mulhi_epu16(_mm256_mullo_epi16(bytes, _mm256_slli_epi16(mul, 8)), three);
+  const __m256i high = _mm256_and_si256(bytes, _mm256_set1_epi16(std::int16_t(0xff00)));
+  const __m256i odd = _mm256_mulhi_epu16(_mm256_mullo_epi16(high, _mm256_srli_epi16(mul, 8)), three);
+  return _mm256_or_si256(even, _mm256_slli_epi16(odd, 8));
+}
+#endif
+
+#if defined(__AVX512BW__)
+// The same for 64 bytes, with the multipliers already split: k_even = 3^n << 8 for the even byte
+// of each 16-bit lane, k_odd = 3^n for the odd one.
+TQLIB_KERNEL_INLINE __m512i trit_digits_avx512(__m512i bytes, __m512i k_even, __m512i k_odd) noexcept {
+  const __m512i three = _mm512_set1_epi16(3);
+  const __m512i even = _mm512_mulhi_epu16(_mm512_mullo_epi16(bytes, k_even), three);
+  const __m512i high = _mm512_and_si512(bytes, _mm512_set1_epi16(std::int16_t(0xff00)));
+  const __m512i odd = _mm512_mulhi_epu16(_mm512_mullo_epi16(high, k_odd), three);
+  return _mm512_or_si512(even, _mm512_slli_epi16(odd, 8));
+}
+#endif
+
+// Tail block k (< 4) of a stream: element m is digit (32k + m) % 5 of byte (32k + m) / 5, i.e.
+// of byte `byte[k][m]` counted from byte 32k / 5 (at most 7 bytes apart).
+struct trit_tail_tables {
+  std::uint8_t byte[4][32];
+  std::uint8_t mul[4][32];
+};
+inline constexpr trit_tail_tables trit_tail = [] {
+  trit_tail_tables t{};
+  for (std::size_t k = 0; k < 4; ++k)
+    for (std::size_t m = 0; m < 32; ++m) {
+      t.byte[k][m] = std::uint8_t((32 * k + m) / 5 - 32 * k / 5);
+      t.mul[k][m] = pow3[(32 * k + m) % 5];
+    }
+  return t;
+}();
+
+#if defined(__AVX2__)
+// Digits (0, 1, 2) of block b.
+TQLIB_KERNEL_INLINE __m256i decode_trit_digits_avx2(const std::byte* stream, std::size_t blocks, std::size_t b) noexcept {
+  const std::size_t packs = blocks / 5;
+  if (b < 5 * packs) {
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(stream + 32 * (b / 5)));
+    return trit_digits_avx2(bytes, _mm256_set1_epi8(char(pow3[b % 5])));
+  }
+  // Tail: the (up to 7) bytes this block uses, spread to their elements with one vpshufb.
+  const std::size_t k = b - 5 * packs, first = 32 * k / 5;
+  const std::size_t avail = trit_stream_bytes(blocks) - 32 * packs - first;
+  std::uint64_t word = 0;
+  std::memcpy(&word, stream + 32 * packs + first, std::min<std::size_t>(8, avail));
+  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi64x(std::int64_t(word)),
+                                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.byte[k])));
+  return trit_digits_avx2(bytes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.mul[k])));
 }
 
 // Trits of block b as signed bytes.
 TQLIB_KERNEL_INLINE __m256i decode_trit_block_avx2(const std::byte* stream, std::size_t blocks, std::size_t b) noexcept {
-  if (b < 5 * (blocks / 5)) {
-    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(stream + 32 * (b / 5)));
-    const __m256i digits = trit_digits_avx2(bytes, _mm256_set1_epi8(char(pow3[b % 5])));
-    return _mm256_sub_epi8(digits, _mm256_set1_epi8(1));
-  }
-  alignas(32) std::int8_t w[32];
-  decode_trit_block(stream, blocks, b, w);
-  return _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+  return _mm256_sub_epi8(decode_trit_digits_avx2(stream, blocks, b), _mm256_set1_epi8(1));
 }
 #endif
 

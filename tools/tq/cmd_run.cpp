@@ -111,6 +111,7 @@ int run(tq::args_t args) {
   }
   const double pp_s = std::chrono::duration<double>(t1 - t0).count();
   const double dec_s = std::chrono::duration<double>(t2 - t1).count();
+  std::fflush(stdout);  // the text's last newline before the statistics on a shared terminal
   std::fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s; generated: %zu tokens, %.1f tokens/s (%d threads)\n", prompt.size(),
                double(prompt.size()) / pp_s, generated.size(),
                generated.size() > 1 ? double(generated.size() - 1) / dec_s : 0.0, m.model->threads());

@@ -6,7 +6,6 @@
 #include "tqlib/format/delta.hpp"
 #include "tqlib/format/hash.hpp"
 #include "tqlib/format/hf_folder.hpp"
-#include "tqlib/format/json_depth.hpp"
 #include "tqlib/format/json_header.hpp"
 #include "tqlib/format/mapped_file.hpp"
 #include "tqlib/format/mv2.hpp"

@@ -12,6 +12,8 @@
 #include "../../fuzz/seed_corpus.hpp"
 #include "catch.hpp"
 #include "tqlib/format/hf_folder.hpp"
+#include "tqlib/model/config.hpp"
+#include "tqlib/tokenizer/load.hpp"
 
 using namespace tqlib;
 using namespace tqlib::format;
@@ -236,6 +238,14 @@ TEST_CASE("regression: deeply nested JSON is refused before it can overflow the 
   REQUIRE_FALSE(v.ok());
   CHECK(v.err().message.find("deeper than 64") != std::string::npos);
   CHECK_FALSE(parse_safetensors_index(R"({"weight_map":{"a":)" + nested + "}}").ok());
+  // config.json and the tokenizer files come from the same untrusted folders and MV2 files.
+  const auto config = model::parse_config(R"({"model_type":"qwen2","rope_scaling":)" + nested + "}");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.err().message.find("deeper than 64") != std::string::npos);
+  const auto tok = tokenizer::detail::parse_json(R"({"model":)" + nested + "}", "tokenizer.json");
+  REQUIRE_FALSE(tok.ok());
+  CHECK(tok.err().message.find("deeper than 64") != std::string::npos);
+  CHECK_FALSE(tokenizer::parse_vocab_remap(R"({"model_to_original":)" + nested + "}").ok());
 
   // The scan counts structure only: brackets inside strings, escaped quotes, and exactly the
   // limit are fine.

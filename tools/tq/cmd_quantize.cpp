@@ -10,6 +10,13 @@
 // added_tokens.json, special_tokens_map.json, vocab_remap.json, generation_config.json) are
 // embedded; a folder without tokenizer files still quantizes. OUT is written atomically: it is
 // only replaced once complete.
+// Already-quantized checkpoints are imported, not re-quantized (model/checkpoint_import.hpp):
+// an AQLM folder (quantization_config.quant_method "aqlm") stores each X.codes/X.codebooks/
+// X.scales as X.weight with codec aqlm, a BitNet packed folder (seed 002: U8 X.weight +
+// X.weight.scales) each pair as X.weight with codec bitnet; the report says "imported". --codec
+// is then optional: it applies only to the float linear weights the checkpoint has (default:
+// kept as --keep-codec, f16). --keep / --override patterns that match an imported tensor decode
+// it and store it as asked.
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +40,7 @@
 #include "tqlib/format/mv2_writer.hpp"
 #include "tqlib/format/signature.hpp"
 #include "tqlib/format/tensor_layout.hpp"
+#include "tqlib/model/checkpoint_import.hpp"
 #include "tqlib/model/quantize_policy.hpp"
 
 namespace {
@@ -189,7 +198,7 @@ int quantize(tq::args_t args) {
   tq::cli c(args, {"codec", "embed-codec", "keep", "override", "keep-codec", "fallback", "tokenizer", "zstd", "sign", "seed"},
             {"mmap", "quiet"});
   if (!c.ok()) return tq::usage_error("quantize", c.error());
-  if (c.positional().size() != 2 || !c.get("codec"))
+  if (c.positional().size() != 2)
     return tq::usage_error("quantize", "usage: tq quantize IN OUT.mv2 --codec C [--keep PATTERN]... [--zstd LEVEL] [--sign KEYFILE] [--mmap]");
   const std::string in = c.positional()[0], out = c.positional()[1];
   const int zstd_level = c.number<int>("zstd", 0);
@@ -197,8 +206,8 @@ int quantize(tq::args_t args) {
   if (!c.ok()) return tq::usage_error("quantize", c.error());
 
   tqlib::model::quantize_policy policy;
-  policy.linear_codec = *c.get("codec");
   if (auto k = c.get("keep-codec")) policy.keep_codec = *k;
+  policy.linear_codec = c.get("codec").value_or(policy.keep_codec);  // checked below: only imports may omit it
   if (auto e = c.get("embed-codec")) policy.embed_codec = *e;
   policy.keep = c.all("keep");
   for (const auto& o : c.all("override")) {
@@ -243,55 +252,115 @@ int quantize(tq::args_t args) {
   if (config.is_discarded() || !config.is_object())
     return tq::fail("quantize", make_error(errc::corrupt, in + ": config.json is not a JSON object"));
 
+  // AQLM / BitNet packed checkpoints: their quantized layers are imported as they are.
+  tqlib::model::checkpoint_import imports;
+  const auto* folder = dynamic_cast<const tqlib::format::hf_folder*>(&source);
+  if (folder) {
+    auto im = tqlib::model::import_quantized_checkpoint(*cfg_text, *folder);
+    if (!im) return tq::fail("quantize", make_error(im.err().code, in + ": " + im.err().message));
+    imports = std::move(*im);
+  }
+  const bool importing = imports.kind != tqlib::model::checkpoint_kind::plain;
+  if (!importing && !c.get("codec"))
+    return tq::usage_error("quantize", "--codec C is required (only AQLM and BitNet packed checkpoints, which are imported, may omit it)");
+  std::map<std::string, tqlib::model::imported_tensor*, std::less<>> imported;
+  for (auto& t : imports.tensors) imported[t.name] = &t;
+
   const bool quiet = c.has("quiet");
   const bool tty = !quiet && isatty(fileno(stderr));
   std::printf("%s\n", tqlib::model::describe(policy).c_str());
+  if (importing)
+    std::printf("import: %s checkpoint: %zu tensors kept as codec %s, not re-quantized; the policy applies to the other tensors\n",
+                imports.description.c_str(), imports.tensors.size(), imports.tensors.front().codec.c_str());
 
   tqlib::codec::encode_options eo;
   eo.seed = seed;
-  const auto names = source.tensor_names();
+  // Output names: the checkpoint's tensors less those folded into imports, plus the imports.
+  std::vector<std::string> names;
+  for (auto& n : source.tensor_names())
+    if (!imports.consumed.count(n) && !imported.count(n)) names.push_back(std::move(n));
+  for (const auto& [n, t] : imported) names.push_back(n);
+  std::sort(names.begin(), names.end());
   std::vector<std::vector<std::byte>> blobs;
   std::vector<mv2::tensor_input> tensors;
   blobs.reserve(names.size());
   std::uint64_t src_bytes = 0, out_bytes = 0, params = 0, quant_params = 0;
   double quant_bits = 0;
-  int fallbacks = 0;
+  int fallbacks = 0, n_imported = 0;
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> per_codec;  // codec -> (params, bytes)
   const auto t0 = std::chrono::steady_clock::now();
   if (!quiet) std::printf("%-48s %-14s %-8s %7s %10s %s\n", "tensor", "shape", "codec", "bpw", "rel.err", "reason");
   for (std::size_t i = 0; i < names.size(); ++i) {
     const auto& name = names[i];
     if (tty) std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, names.size(), name.c_str()), std::fflush(stderr);
-    auto tv = source.tensor(name);
-    if (!tv) return tq::fail("quantize", make_error(tv.err().code, name + ": " + tv.err().message));
-    if (!*tv) continue;
-    const auto& t = **tv;
-    std::vector<std::uint64_t> shape(t.shape.begin(), t.shape.end());
-    const auto d = tqlib::model::decide(policy, name, shape);
-    const std::size_t rows = shape.size() >= 2 ? std::size_t(shape[0]) : 1;
-    const std::uint64_t n = element_count(t.shape);
-    const std::size_t cols = rows ? std::size_t(n / rows) : 0;
-    auto w = to_float(t);
-    if (!w) return tq::fail("quantize", w.err());
-    auto e = encode_tensor(d.codec, *w, rows, cols, eo);
-    std::string reason = d.reason;
-    if (!e && c.get("fallback") && d.quantized) {
-      reason += " (fallback: " + e.err().message + ")";
-      e = encode_tensor(*c.get("fallback"), *w, rows, cols, eo);
-      if (e) e->fell_back = true, ++fallbacks;
+    std::vector<std::uint64_t> shape;
+    std::vector<float> w;
+    std::string reason;
+    std::optional<encoded> e;
+    std::uint64_t in_bytes = 0;
+    auto d = tqlib::model::quantize_decision{};
+    if (auto it = imported.find(name); it != imported.end()) {
+      auto& im = *it->second;
+      shape = {im.rows, im.cols};
+      d = tqlib::model::decide(policy, name, shape);
+      for (const auto& s : im.sources)
+        if (const auto* info = folder->raw_info(s)) in_bytes += info->end - info->begin;
+      const auto* ops = tqlib::codec::find(im.codec);
+      const bool asked = d.reason.rfind("override ", 0) == 0 || d.reason.rfind("keep ", 0) == 0;
+      if (!asked) {
+        // Kept as it is: the checkpoint's quantized bytes, in the matching codec.
+        encoded k;
+        k.codec = k.stored = im.codec;
+        k.bytes = std::move(im.blob);  // not needed again: each name is visited once
+        k.bpw = ops->bits_per_weight(k.bytes, im.rows, im.cols);
+        k.rel_err = im.rel_err;
+        e = std::move(k);
+        d.codec = im.codec;
+        reason = "imported (" + std::string(im.codec == "aqlm" ? "codes, codebooks, scales" : "packed weight, scales") + ")";
+        ++n_imported;
+      } else {
+        // --keep / --override named this tensor: decode the imported layer and store it as asked.
+        w.resize(im.rows * im.cols);
+        for (std::size_t r = 0; r < im.rows; ++r) ops->decode_row(im.blob, im.rows, im.cols, r, w.data() + r * im.cols);
+        reason = d.reason + " (decoded from the imported " + im.codec + " layer)";
+      }
+    } else {
+      auto tv = source.tensor(name);
+      if (!tv) return tq::fail("quantize", make_error(tv.err().code, name + ": " + tv.err().message));
+      if (!*tv) continue;
+      const auto& t = **tv;
+      shape.assign(t.shape.begin(), t.shape.end());
+      d = tqlib::model::decide(policy, name, shape);
+      reason = d.reason;
+      in_bytes = t.bytes.size();
+      auto f = to_float(t);
+      if (!f) return tq::fail("quantize", f.err());
+      w = std::move(*f);
     }
-    if (!e)
-      return tq::fail("quantize", make_error(e.err().code, name + " [" + std::to_string(rows) + " x " + std::to_string(cols) +
-                                                               "] with codec " + d.codec + ": " + e.err().message +
-                                                               " (use --keep, --override or --fallback for this tensor)")
-                                      );
+    const std::size_t rows = shape.size() >= 2 ? std::size_t(shape[0]) : 1;
+    std::uint64_t n = 1;
+    for (auto s : shape) n *= s;
+    const std::size_t cols = rows ? std::size_t(n / rows) : 0;
+    if (!e) {
+      auto r = encode_tensor(d.codec, w, rows, cols, eo);
+      if (!r && c.get("fallback") && d.quantized) {
+        reason += " (fallback: " + r.err().message + ")";
+        r = encode_tensor(*c.get("fallback"), w, rows, cols, eo);
+        if (r) r->fell_back = true, ++fallbacks;
+      }
+      if (!r)
+        return tq::fail("quantize", make_error(r.err().code, name + " [" + std::to_string(rows) + " x " + std::to_string(cols) +
+                                                                 "] with codec " + d.codec + ": " + r.err().message +
+                                                                 " (use --keep, --override or --fallback for this tensor)"));
+      e = std::move(*r);
+    }
     std::string shape_s;
     for (std::size_t k = 0; k < shape.size(); ++k) shape_s += (k ? "x" : "") + std::to_string(shape[k]);
     if (tty) std::fprintf(stderr, "\r\033[K");
     if (!quiet)
       std::printf("%-48s %-14s %-8s %7.3f %10.3e %s\n", name.c_str(), shape_s.c_str(), e->codec.c_str(), e->bpw, e->rel_err,
                   reason.c_str());
-    src_bytes += t.bytes.size();
+    src_bytes += in_bytes;
     out_bytes += e->bytes.size();
     params += n;
     per_codec[e->codec].first += n;
@@ -323,6 +392,13 @@ int quantize(tq::args_t args) {
   wo.metadata["policy"] = tqlib::model::describe(policy);
   wo.metadata["source"] = std::filesystem::path(in).filename().string();
   wo.metadata["encode_seed"] = seed;
+  if (importing) {
+    // The tensors are MV2 codecs now: the checkpoint's quantization_config moves to the metadata.
+    wo.metadata["imported"] = imports.description;
+    wo.metadata["codec"] = imports.tensors.front().codec;
+    wo.metadata["imported_quantization_config"] = config.value("quantization_config", nlohmann::json::object());
+    config.erase("quantization_config");
+  }
   auto wr = mv2::write(out, config, files, tensors, wo);
   if (!wr) return tq::fail("quantize", make_error(wr.err().code, out + ": " + wr.err().message));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -341,6 +417,7 @@ int quantize(tq::args_t args) {
               file_size ? 2.0 * double(params) / double(file_size) : 0.0);
   std::printf("embedded files: %zu%s%s%s\n", files.size(), has_tok ? "" : " (no tokenizer: the model takes --ids)",
               wo.signing_key ? "; signed" : "", zstd_level ? "; zstd" : "");
+  if (n_imported) std::printf("imported: %d tensor(s) kept as the checkpoint stored them (%s)\n", n_imported, imports.description.c_str());
   if (fallbacks) std::printf("warning: %d tensor(s) used the --fallback codec\n", fallbacks);
   return 0;
 }
@@ -349,5 +426,6 @@ int quantize(tq::args_t args) {
 
 TQ_COMMAND("quantize",
            "quantize IN OUT.mv2 --codec C [--embed-codec C] [--keep PATTERN]... [--override PATTERN=CODEC]... [--zstd LEVEL] "
-           "[--sign KEYFILE] [--mmap]   quantize a Hugging Face model into an MV2 file",
+           "[--sign KEYFILE] [--mmap]   quantize a Hugging Face model into an MV2 file (AQLM and BitNet packed checkpoints: "
+           "imported as they are, --codec optional)",
            quantize);

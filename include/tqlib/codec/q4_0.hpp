@@ -77,52 +77,27 @@ inline void q4_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
   }
 }
 
-inline void q4_0_decode_row(const std::byte* row, std::size_t cols, float* out) {
-  for (std::size_t i = 0; i < cols; ++i) {
-    const std::byte* blk = row + (i / 32) * q4_0_traits::block_bytes;
-    const std::size_t j = i % 32;
-    const int q = j < 16 ? (std::uint8_t(blk[2 + j]) & 0x0f) : (std::uint8_t(blk[2 + j - 16]) >> 4);
-    out[i] = f16_to_f32(load_le<std::uint16_t>(blk)) * float(q - 8);
-  }
-}
-
 template <class Arch>
 struct q4_0_kernels {
   TQLIB_INT8_KERNEL_MEMBERS
 };
 
-inline const codec_ops& q4_0_ops() {
-  static const codec_ops ops{
-      codec_id::q4_0,
-      "q4_0",
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * q4_0_layout::row_bytes(cols); },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        TQLIB_TRY(detail::check_blob_size("q4_0", blob, rows, cols, rows * q4_0_layout::row_bytes(cols)));
-        const std::size_t nb = q4_0_layout::blocks_per_row(cols);
-        for (std::size_t r = 0; r < rows; ++r)
-          for (std::size_t b = 0; b < nb; ++b) {
-            const std::byte* blk = blob.data() + r * q4_0_layout::row_bytes(cols) + b * q4_0_traits::block_bytes;
-            TQLIB_TRY(detail::check_finite_scale("q4_0", f16_to_f32(load_le<std::uint16_t>(blk)), r, b));
-          }
-        return {};
-      },
-      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
-        std::vector<std::byte> out(rows * q4_0_layout::row_bytes(cols));
-        for (std::size_t r = 0; r < rows; ++r)
-          q4_0_encode_row(w + r * cols, cols, out.data() + r * q4_0_layout::row_bytes(cols));
-        return out;
-      },
-      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
-        q4_0_decode_row(blob.data() + row * q4_0_layout::row_bytes(cols), cols, out);
-      },
-      detail::int8_matvec<q4_0_kernels>,
-      detail::int8_matmul<q4_0_kernels>,
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-        return detail::bits_per_weight_of(blob.size(), rows, cols);
-      },
-  };
-  return ops;
-}
+struct q4_0_codec {
+  static constexpr codec_id id = codec_id::q4_0;
+  static constexpr std::string_view name = "q4_0";
+  static constexpr std::size_t cols_multiple = 1;
+  using layout = q4_0_layout;
+  template <class Arch>
+  using kernels = q4_0_kernels<Arch>;
+  static void encode_row(const float* w, std::size_t cols, std::byte* out) { q4_0_encode_row(w, cols, out); }
+  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) {
+    for (std::size_t b = 0; b < q4_0_layout::blocks_per_row(cols); ++b)
+      TQLIB_TRY(detail::check_finite_scale(name, detail::f16_at(row + b * q4_0_traits::block_bytes), r, b));
+    return {};
+  }
+};
+
+inline const codec_ops& q4_0_ops() { return detail::int8_codec_ops<q4_0_codec>(); }
 
 }  // namespace tqlib::codec
 

@@ -65,58 +65,27 @@ inline void q8_encode_row(const float* w, std::size_t cols, std::byte* out) {
   }
 }
 
-inline void q8_decode_row(const std::byte* row, std::size_t cols, float* out) {
-  for (std::size_t i = 0; i < cols; ++i) {
-    const std::byte* blk = row + (i / 32) * q8_traits::block_bytes;
-    out[i] = f16_to_f32(load_le<std::uint16_t>(blk)) * float(std::int8_t(blk[2 + i % 32]));
-  }
-}
-
-// Scalar float reference: dequantized weights times x, in double.
-inline double q8_dot_reference(const std::byte* row, std::size_t cols, const float* x) {
-  std::vector<float> w(cols);
-  q8_decode_row(row, cols, w.data());
-  double s = 0;
-  for (std::size_t i = 0; i < cols; ++i) s += double(w[i]) * x[i];
-  return s;
-}
-
 template <class Arch>
 struct q8_kernels {
   TQLIB_INT8_KERNEL_MEMBERS
 };
 
-inline const codec_ops& q8_ops() {
-  static const codec_ops ops{
-      codec_id::q8,
-      "q8",
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * q8_layout::row_bytes(cols); },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        TQLIB_TRY(detail::check_blob_size("q8", blob, rows, cols, rows * q8_layout::row_bytes(cols)));
-        const std::size_t nb = q8_layout::blocks_per_row(cols);
-        for (std::size_t r = 0; r < rows; ++r)
-          for (std::size_t b = 0; b < nb; ++b) {
-            const std::byte* blk = blob.data() + r * q8_layout::row_bytes(cols) + b * q8_traits::block_bytes;
-            TQLIB_TRY(detail::check_finite_scale("q8", f16_to_f32(load_le<std::uint16_t>(blk)), r, b));
-          }
-        return {};
-      },
-      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
-        std::vector<std::byte> out(rows * q8_layout::row_bytes(cols));
-        for (std::size_t r = 0; r < rows; ++r) q8_encode_row(w + r * cols, cols, out.data() + r * q8_layout::row_bytes(cols));
-        return out;
-      },
-      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
-        q8_decode_row(blob.data() + row * q8_layout::row_bytes(cols), cols, out);
-      },
-      detail::int8_matvec<q8_kernels>,
-      detail::int8_matmul<q8_kernels>,
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-        return detail::bits_per_weight_of(blob.size(), rows, cols);
-      },
-  };
-  return ops;
-}
+struct q8_codec {
+  static constexpr codec_id id = codec_id::q8;
+  static constexpr std::string_view name = "q8";
+  static constexpr std::size_t cols_multiple = 1;
+  using layout = q8_layout;
+  template <class Arch>
+  using kernels = q8_kernels<Arch>;
+  static void encode_row(const float* w, std::size_t cols, std::byte* out) { q8_encode_row(w, cols, out); }
+  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) {
+    for (std::size_t b = 0; b < q8_layout::blocks_per_row(cols); ++b)
+      TQLIB_TRY(detail::check_finite_scale(name, detail::f16_at(row + b * q8_traits::block_bytes), r, b));
+    return {};
+  }
+};
+
+inline const codec_ops& q8_ops() { return detail::int8_codec_ops<q8_codec>(); }
 
 }  // namespace tqlib::codec
 

@@ -47,13 +47,6 @@ inline void absmean_ternarize(const float* w, std::size_t cols, std::vector<std:
   }
 }
 
-inline result<void> check_finite_weights(std::string_view codec, const float* w, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i)
-    if (!std::isfinite(w[i]))
-      return make_error(errc::invalid_argument, std::string(codec) + ": weight " + std::to_string(i) + " is not finite");
-  return {};
-}
-
 // ---------------------------------------------------------------------------------------------
 // bitnet: 4 trits per byte (seed 002)
 
@@ -206,90 +199,52 @@ struct ternary_kernels {
 namespace detail {
 
 // Scales finite, and every packed byte a value the packing can produce.
-inline result<void> validate_ternary_family(std::string_view name, bool five_per_byte, std::span<const std::byte> blob,
-                                            std::size_t rows, std::size_t cols) {
+inline result<void> check_ternary_family_row(std::string_view name, bool five_per_byte, const std::byte* row, std::size_t cols,
+                                             std::size_t r) {
   const std::size_t groups = (cols + absmean_group - 1) / absmean_group;
   const std::size_t row_bytes = five_per_byte ? ternary_layout::row_bytes(cols) : bitnet_layout::row_bytes(cols);
-  TQLIB_TRY(check_blob_size(name, blob, rows, cols, rows * row_bytes));
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::byte* row = blob.data() + r * row_bytes;
-    for (std::size_t g = 0; g < groups; ++g) TQLIB_TRY(check_finite_scale(name, f16_to_f32(load_le<std::uint16_t>(row + 2 * g)), r, g));
-    for (std::size_t j = 2 * groups; j < row_bytes; ++j) {
-      const std::uint8_t v = std::uint8_t(row[j]);
-      if (five_per_byte ? !canonical_trits5[v] : v >= 81)
-        return make_error(errc::corrupt, std::string(name) + ": byte " + std::to_string(j - 2 * groups) + " of row " +
-                                             std::to_string(r) + " (" + std::to_string(v) + ") is not a packed base-3 value" +
-                                             (five_per_byte ? "" : " (< 81)"));
-    }
+  for (std::size_t g = 0; g < groups; ++g) TQLIB_TRY(check_finite_scale(name, f16_at(row + 2 * g), r, g));
+  for (std::size_t j = 2 * groups; j < row_bytes; ++j) {
+    const std::uint8_t v = std::uint8_t(row[j]);
+    if (five_per_byte ? !canonical_trits5[v] : v >= 81)
+      return make_error(errc::corrupt, std::string(name) + ": byte " + std::to_string(j - 2 * groups) + " of row " +
+                                           std::to_string(r) + " (" + std::to_string(v) + ") is not a packed base-3 value" +
+                                           (five_per_byte ? "" : " (< 81)"));
   }
   return {};
 }
 
 }  // namespace detail
 
-inline const codec_ops& bitnet_ops() {
-  static const codec_ops ops{
-      codec_id::bitnet,
-      "bitnet",
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * bitnet_layout::row_bytes(cols); },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        return detail::validate_ternary_family("bitnet", false, blob, rows, cols);
-      },
-      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
-        TQLIB_TRY(check_finite_weights("bitnet", w, rows * cols));
-        std::vector<std::byte> out(rows * bitnet_layout::row_bytes(cols));
-        for (std::size_t r = 0; r < rows; ++r) bitnet_encode_row(w + r * cols, cols, out.data() + r * bitnet_layout::row_bytes(cols));
-        return out;
-      },
-      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
-        const std::byte* p = blob.data() + row * bitnet_layout::row_bytes(cols);
-        std::int8_t t[32];
-        for (std::size_t b = 0; b < (cols + 31) / 32; ++b) {
-          bitnet_layout::decode(p, cols, b, t);
-          const float s = f16_to_f32(load_le<std::uint16_t>(p + 2 * (b / 2)));
-          for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = s * float(t[m]);
-        }
-      },
-      detail::int8_matvec<bitnet_kernels>,
-      detail::int8_matmul<bitnet_kernels>,
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-        return detail::bits_per_weight_of(blob.size(), rows, cols);
-      },
-  };
-  return ops;
-}
+struct bitnet_codec {
+  static constexpr codec_id id = codec_id::bitnet;
+  static constexpr std::string_view name = "bitnet";
+  static constexpr std::size_t cols_multiple = 1;
+  using layout = bitnet_layout;
+  template <class Arch>
+  using kernels = bitnet_kernels<Arch>;
+  static void encode_row(const float* w, std::size_t cols, std::byte* out) { bitnet_encode_row(w, cols, out); }
+  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) {
+    return detail::check_ternary_family_row(name, false, row, cols, r);
+  }
+};
 
-inline const codec_ops& ternary_ops() {
-  static const codec_ops ops{
-      codec_id::ternary,
-      "ternary",
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * ternary_layout::row_bytes(cols); },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        return detail::validate_ternary_family("ternary", true, blob, rows, cols);
-      },
-      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
-        TQLIB_TRY(check_finite_weights("ternary", w, rows * cols));
-        std::vector<std::byte> out(rows * ternary_layout::row_bytes(cols));
-        for (std::size_t r = 0; r < rows; ++r) ternary_encode_row(w + r * cols, cols, out.data() + r * ternary_layout::row_bytes(cols));
-        return out;
-      },
-      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
-        const std::byte* p = blob.data() + row * ternary_layout::row_bytes(cols);
-        std::int8_t t[32];
-        for (std::size_t b = 0; b < ternary_layout::blocks(cols); ++b) {
-          ternary_layout::decode(p, cols, b, t);
-          const float s = f16_to_f32(load_le<std::uint16_t>(p + 2 * (b / 2)));
-          for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = s * float(t[m]);
-        }
-      },
-      detail::int8_matvec<ternary_kernels>,
-      detail::int8_matmul<ternary_kernels>,
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-        return detail::bits_per_weight_of(blob.size(), rows, cols);
-      },
-  };
-  return ops;
-}
+inline const codec_ops& bitnet_ops() { return detail::int8_codec_ops<bitnet_codec>(); }
+
+struct ternary_codec {
+  static constexpr codec_id id = codec_id::ternary;
+  static constexpr std::string_view name = "ternary";
+  static constexpr std::size_t cols_multiple = 1;
+  using layout = ternary_layout;
+  template <class Arch>
+  using kernels = ternary_kernels<Arch>;
+  static void encode_row(const float* w, std::size_t cols, std::byte* out) { ternary_encode_row(w, cols, out); }
+  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) {
+    return detail::check_ternary_family_row(name, true, row, cols, r);
+  }
+};
+
+inline const codec_ops& ternary_ops() { return detail::int8_codec_ops<ternary_codec>(); }
 
 }  // namespace tqlib::codec
 

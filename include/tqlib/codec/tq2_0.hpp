@@ -70,64 +70,36 @@ inline void tq2_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
   }
 }
 
-inline void tq2_0_decode_row(const std::byte* row, std::size_t cols, float* out) {
-  std::int8_t t[32];
-  for (std::size_t b = 0; b < cols / 32; ++b) {
-    tq2_0_layout::decode(row, cols, b, t);
-    const float d = f16_to_f32(load_le<std::uint16_t>(row + (b / 8) * tq2_0_traits::block_bytes + 64));
-    for (int m = 0; m < 32; ++m) out[32 * b + m] = d * float(t[m]);
-  }
-}
-
 template <class Arch>
 struct tq2_0_kernels {
   TQLIB_INT8_KERNEL_MEMBERS
 };
 
-inline const codec_ops& tq2_0_ops() {
-  static const codec_ops ops{
-      codec_id::tq2_0,
-      "tq2_0",
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> {
-        if (cols % 256 != 0) return std::nullopt;  // not representable; validate() says why
-        return rows * tq2_0_layout::row_bytes(cols);
-      },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        TQLIB_TRY(detail::check_cols_multiple("tq2_0", cols, 256));
-        TQLIB_TRY(detail::check_blob_size("tq2_0", blob, rows, cols, rows * tq2_0_layout::row_bytes(cols)));
-        const std::size_t nb = cols / 256;
-        for (std::size_t r = 0; r < rows; ++r)
-          for (std::size_t k = 0; k < nb; ++k) {
-            const std::byte* blk = blob.data() + (r * nb + k) * tq2_0_traits::block_bytes;
-            TQLIB_TRY(detail::check_finite_scale("tq2_0", f16_to_f32(load_le<std::uint16_t>(blk + 64)), r, k));
-            for (std::size_t j = 0; j < 64; ++j) {
-              const unsigned v = std::uint8_t(blk[j]);
-              // A code of 3 (binary 11) in any of the four pairs: (v & (v >> 1)) has bit 2n set.
-              if ((v & (v >> 1) & 0x55u) != 0)
-                return make_error(errc::corrupt, "tq2_0: code 3 (not a trit) in row " + std::to_string(r) + ", block " +
-                                                     std::to_string(k) + ", byte " + std::to_string(j));
-            }
-          }
-        return {};
-      },
-      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
-        TQLIB_TRY(detail::check_cols_multiple("tq2_0", cols, 256));
-        std::vector<std::byte> out(rows * tq2_0_layout::row_bytes(cols));
-        for (std::size_t r = 0; r < rows; ++r)
-          tq2_0_encode_row(w + r * cols, cols, out.data() + r * tq2_0_layout::row_bytes(cols));
-        return out;
-      },
-      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
-        tq2_0_decode_row(blob.data() + row * tq2_0_layout::row_bytes(cols), cols, out);
-      },
-      detail::int8_matvec<tq2_0_kernels>,
-      detail::int8_matmul<tq2_0_kernels>,
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-        return detail::bits_per_weight_of(blob.size(), rows, cols);
-      },
-  };
-  return ops;
-}
+struct tq2_0_codec {
+  static constexpr codec_id id = codec_id::tq2_0;
+  static constexpr std::string_view name = "tq2_0";
+  static constexpr std::size_t cols_multiple = 256;  // QK_K: one block per 256 weights, no padding
+  using layout = tq2_0_layout;
+  template <class Arch>
+  using kernels = tq2_0_kernels<Arch>;
+  static void encode_row(const float* w, std::size_t cols, std::byte* out) { tq2_0_encode_row(w, cols, out); }
+  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) {
+    for (std::size_t k = 0; k < cols / 256; ++k) {
+      const std::byte* blk = row + k * tq2_0_traits::block_bytes;
+      TQLIB_TRY(detail::check_finite_scale(name, detail::f16_at(blk + 64), r, k));
+      for (std::size_t j = 0; j < 64; ++j) {
+        const unsigned v = std::uint8_t(blk[j]);
+        // A code of 3 (binary 11) in any of the four pairs: (v & (v >> 1)) has bit 2n set.
+        if ((v & (v >> 1) & 0x55u) != 0)
+          return make_error(errc::corrupt, "tq2_0: code 3 (not a trit) in row " + std::to_string(r) + ", block " +
+                                               std::to_string(k) + ", byte " + std::to_string(j));
+      }
+    }
+    return {};
+  }
+};
+
+inline const codec_ops& tq2_0_ops() { return detail::int8_codec_ops<tq2_0_codec>(); }
 
 }  // namespace tqlib::codec
 

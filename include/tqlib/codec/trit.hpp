@@ -142,32 +142,16 @@ void trit_encode_row(const float* w, std::size_t cols, std::byte* out) {
 }
 
 template <int Depth>
-void trit_decode_row(const std::byte* row, std::size_t cols, float* out) {
+result<void> trit_check_row(std::string_view name, const std::byte* row, std::size_t cols, std::size_t r) {
   using L = trit_layout<Depth>;
-  std::int8_t q[32];
-  for (std::size_t b = 0; b < L::blocks(cols); ++b) {
-    L::decode(row, cols, b, q);
-    float lo, hi;
-    L::scales(row, cols, b, lo, hi);
-    for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = (m < 16 ? lo : hi) * float(q[m]);
-  }
-}
-
-template <int Depth>
-result<void> trit_validate(std::string_view name, std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-  using L = trit_layout<Depth>;
-  TQLIB_TRY(detail::check_blob_size(name, blob, rows, cols, rows * L::row_bytes(cols)));
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::byte* row = blob.data() + r * L::row_bytes(cols);
-    const float s = load_le<float>(row);
-    TQLIB_TRY(detail::check_finite_scale(name, s, r, 0));
-    if (s < 0.f) return make_error(errc::corrupt, std::string(name) + ": row scale of row " + std::to_string(r) + " is negative");
-    for (std::size_t j = L::stream_offset(cols); j < L::row_bytes(cols); ++j)
-      if (!detail::canonical_trits5[std::uint8_t(row[j])])
-        return make_error(errc::corrupt, std::string(name) + ": trit byte " + std::to_string(j - L::stream_offset(cols)) +
-                                             " of row " + std::to_string(r) + " (" + std::to_string(unsigned(row[j])) +
-                                             ") is not a packed base-3 value");
-  }
+  const float s = load_le<float>(row);
+  TQLIB_TRY(detail::check_finite_scale(name, s, r, 0));
+  if (s < 0.f) return make_error(errc::corrupt, std::string(name) + ": row scale of row " + std::to_string(r) + " is negative");
+  for (std::size_t j = L::stream_offset(cols); j < L::row_bytes(cols); ++j)
+    if (!detail::canonical_trits5[std::uint8_t(row[j])])
+      return make_error(errc::corrupt, std::string(name) + ": trit byte " + std::to_string(j - L::stream_offset(cols)) + " of row " +
+                                           std::to_string(r) + " (" + std::to_string(unsigned(row[j])) +
+                                           ") is not a packed base-3 value");
   return {};
 }
 
@@ -179,33 +163,18 @@ struct trit2_kernels {
   TQLIB_INT8_KERNEL_MEMBERS
 };
 
-inline const codec_ops& trit2_ops() {
-  static const codec_ops ops{
-      codec_id::trit2,
-      "trit2",
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> { return rows * trit2_layout::row_bytes(cols); },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        return trit_validate<2>("trit2", blob, rows, cols);
-      },
-      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
-        for (std::size_t i = 0; i < rows * cols; ++i)
-          if (!std::isfinite(w[i]))
-            return make_error(errc::invalid_argument, "trit2: weight " + std::to_string(i) + " is not finite");
-        std::vector<std::byte> out(rows * trit2_layout::row_bytes(cols));
-        for (std::size_t r = 0; r < rows; ++r) trit_encode_row<2>(w + r * cols, cols, out.data() + r * trit2_layout::row_bytes(cols));
-        return out;
-      },
-      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
-        trit_decode_row<2>(blob.data() + row * trit2_layout::row_bytes(cols), cols, out);
-      },
-      detail::int8_matvec<trit2_kernels>,
-      detail::int8_matmul<trit2_kernels>,
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
-        return detail::bits_per_weight_of(blob.size(), rows, cols);
-      },
-  };
-  return ops;
-}
+struct trit2_codec {
+  static constexpr codec_id id = codec_id::trit2;
+  static constexpr std::string_view name = "trit2";
+  static constexpr std::size_t cols_multiple = 1;
+  using layout = trit2_layout;
+  template <class Arch>
+  using kernels = trit2_kernels<Arch>;
+  static void encode_row(const float* w, std::size_t cols, std::byte* out) { trit_encode_row<2>(w, cols, out); }
+  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) { return trit_check_row<2>(name, row, cols, r); }
+};
+
+inline const codec_ops& trit2_ops() { return detail::int8_codec_ops<trit2_codec>(); }
 
 }  // namespace tqlib::codec
 

@@ -4,12 +4,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "tqlib/format/json_depth.hpp"
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/format/safetensors.hpp"
 
 namespace tqlib::format {
@@ -88,6 +89,17 @@ class hf_folder final : public tensor_source {
     auto it = where_.find(name);
     if (it == where_.end()) return std::optional<tensor_view>();
     return it->second->tensor(name);
+  }
+  // A tensor as stored, whatever its dtype (tensor() serves only F32/F16/BF16): for the
+  // importers of already-quantized checkpoints (model/checkpoint_import.hpp), whose codes are
+  // integer tensors. nullptr when there is no such tensor.
+  const safetensors::tensor_info* raw_info(std::string_view name) const {
+    auto it = where_.find(name);
+    return it == where_.end() ? nullptr : it->second->get().find(name);
+  }
+  std::span<const std::byte> raw_bytes(const safetensors::tensor_info& t) const {
+    auto it = where_.find(t.name);
+    return it == where_.end() ? std::span<const std::byte>() : it->second->get().bytes(t);
   }
   // Any plain file of the folder (config.json, tokenizer.json, merges.txt, ...).
   std::optional<std::string> file(std::string_view name) const override {

@@ -14,7 +14,7 @@
 
 #include "tqlib/core/result.hpp"
 #include "tqlib/format/hash.hpp"
-#include "tqlib/format/json_depth.hpp"
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/format/tensor_layout.hpp"
 
 namespace tqlib::format::mv2 {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "tqlib/core/bytes.hpp"
+#include "tqlib/core/reserved_memory.hpp"
 #include "tqlib/core/result.hpp"
 #include "tqlib/core/thread_pool.hpp"
 #include "tqlib/format/hash.hpp"
@@ -215,6 +216,7 @@ class reader final : public tensor_source {
     if (!jh) return std::move(jh).err();
     std::unique_ptr<reader> r(new reader(bytes, *fh, std::move(*jh), opts, std::move(keep_alive)));
     TQLIB_TRY(r->check_layout());
+    r->reserve_decompression_arena();
     return r;
   }
 
@@ -339,18 +341,18 @@ class reader final : public tensor_source {
   }
 
  private:
+  static constexpr std::size_t no_arena = SIZE_MAX;
+
   struct slot {
     std::mutex mu;
-    // Decompressed bytes (zstd blobs). Deliberately not value-initialised (not a std::vector):
-    // a lying raw_size costs address space only until the frame fails to fill it, not a memset
-    // of every byte.
-    std::unique_ptr<std::byte[]> raw;
+    // Decompressed bytes (zstd blobs): a piece of arena_ where one could be reserved, else an
+    // allocation of their own. Deliberately not value-initialised (not a std::vector): a lying
+    // raw_size costs address space only until the frame fails to fill it, not a memset.
+    std::byte* raw = nullptr;
     std::size_t raw_size = 0;
-    std::span<const std::byte> raw_span() const noexcept { return {raw.get(), raw_size}; }
-    void drop() noexcept {
-      raw.reset();
-      raw_size = 0;
-    }
+    std::unique_ptr<std::byte[]> owned;
+    std::size_t arena_offset = no_arena;
+    std::span<const std::byte> raw_span() const noexcept { return {raw, raw_size}; }
     std::atomic<bool> ready{false};
   };
 
@@ -425,19 +427,16 @@ class reader final : public tensor_source {
     std::span<const std::byte> raw = stored_bytes(b);
     if (b.comp == compression::zstd) {
       TQLIB_TRY(zstd::check_frame(raw, b.raw_size, blob_name(i)));
-      s.raw.reset(new (std::nothrow) std::byte[std::size_t(b.raw_size)]);
-      if (!s.raw && b.raw_size > 0)
-        return make_error(errc::out_of_memory, blob_name(i) + ": cannot allocate " + std::to_string(b.raw_size) + " bytes");
-      s.raw_size = std::size_t(b.raw_size);
-      auto d = zstd::decompress_exact(raw, {s.raw.get(), s.raw_size}, blob_name(i));
+      TQLIB_TRY(allocate_raw(s, b.raw_size, blob_name(i)));
+      auto d = zstd::decompress_exact(raw, {s.raw, s.raw_size}, blob_name(i));
       if (!d) {
-        s.drop();
+        drop(s);
         return std::move(d).err();
       }
       raw = s.raw_span();
     }
     if (opts_.verify_checksums && blake2b(raw) != b.blake2b) {
-      s.drop();
+      drop(s);
       return make_error(errc::corrupt, blob_name(i) + ": BLAKE2b checksum mismatch (bytes at data offset " + std::to_string(b.offset) +
                                            " are damaged)");
     }
@@ -446,12 +445,47 @@ class reader final : public tensor_source {
       auto dims = dims_of(t.shape, blob_name(i));
       if (!dims) return std::move(dims).err();
       if (auto v = validate_tensor_bytes(t.codec, *dims, raw, blob_name(i)); !v) {
-        s.drop();
+        drop(s);
         return std::move(v).err();
       }
     }
     s.ready.store(true, std::memory_order_release);
     return raw;
+  }
+
+  // One region for every zstd blob, so that decompressing a model takes huge-page faults
+  // (core/reserved_memory.hpp says why). Offsets are 64-byte aligned for the kernels.
+  void reserve_decompression_arena() {
+    std::uint64_t total = 0;  // sum of raw sizes, bounded by max_decompressed_bytes
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      const blob& b = blob_at(i);
+      if (b.comp != compression::zstd || b.raw_size == 0) continue;
+      slots_[i]->arena_offset = std::size_t(total);
+      total += (b.raw_size + 63) / 64 * 64;
+    }
+    if (total > 0 && total <= SIZE_MAX) arena_ = reserved_memory::reserve(std::size_t(total));
+    if (!arena_)
+      for (auto& s : slots_) s->arena_offset = no_arena;
+  }
+
+  result<void> allocate_raw(slot& s, std::uint64_t raw_size, const std::string& name) const {
+    if (s.arena_offset != no_arena) {
+      s.raw = arena_.data() + s.arena_offset;
+    } else {
+      s.owned.reset(new (std::nothrow) std::byte[std::size_t(raw_size)]);
+      if (!s.owned && raw_size > 0)
+        return make_error(errc::out_of_memory, name + ": cannot allocate " + std::to_string(raw_size) + " bytes");
+      s.raw = s.owned.get();
+    }
+    s.raw_size = std::size_t(raw_size);
+    return {};
+  }
+
+  void drop(slot& s) const noexcept {
+    if (s.arena_offset != no_arena && s.raw) arena_.discard(s.arena_offset, s.raw_size);
+    s.owned.reset();
+    s.raw = nullptr;
+    s.raw_size = 0;
   }
 
   std::span<const std::byte> current(std::size_t i) const {
@@ -466,6 +500,7 @@ class reader final : public tensor_source {
   reader_options opts_;
   std::shared_ptr<const void> keep_alive_;
   std::vector<std::unique_ptr<slot>> slots_;
+  reserved_memory arena_;
   std::map<std::string, std::size_t, std::less<>> index_;
 };
 

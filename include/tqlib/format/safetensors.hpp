@@ -17,7 +17,7 @@
 
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/format/atomic_file.hpp"
-#include "tqlib/format/json_depth.hpp"
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/format/mapped_file.hpp"
 #include "tqlib/format/tensor_layout.hpp"
 #include "tqlib/format/tensor_source.hpp"

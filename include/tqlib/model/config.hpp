@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/core/result.hpp"
 
 namespace tqlib::model {
@@ -60,6 +61,8 @@ inline bool is_true(const nlohmann::json& j, const char* field) {
 
 inline result<config> parse_config(std::string_view text) {
   using nlohmann::json;
+  if (!json_depth_within(text))
+    return make_error(errc::corrupt, "config.json: arrays or objects nested deeper than " + std::to_string(max_json_depth) + " levels");
   const json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(errc::corrupt, "config.json: not a JSON object");
   config c;

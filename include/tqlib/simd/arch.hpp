@@ -16,9 +16,11 @@ namespace tqlib::simd {
 #if defined(__EMSCRIPTEN__) || defined(__wasm__)
 using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
 #elif defined(__x86_64__) || defined(_M_X64)
-// Ordered best first. avx512vnni adds vpdpbusd for the int8-activation paths.
-using dispatch_archs = xsimd::arch_list<xsimd::avx512vnni<xsimd::avx512bw>, xsimd::avx512bw,
-                                        xsimd::fma3<xsimd::avx2>, xsimd::sse4_2>;
+// Ordered best first. avx512vnni adds vpdpbusd for the int8-activation paths; avx512vnni+avx512vbmi
+// (xsimd: VNNI, VBMI and IFMA, as on Ice Lake and later, Zen 4 and later) adds byte table lookups
+// (vpermb / vpermi2b) that the ternary codecs decode with.
+using dispatch_archs = xsimd::arch_list<xsimd::avx512vnni<xsimd::avx512vbmi>, xsimd::avx512vnni<xsimd::avx512bw>,
+                                        xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::sse4_2>;
 #else
 using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
 #endif

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/core/result.hpp"
 #include "tqlib/format/tensor_source.hpp"
 #include "tqlib/tokenizer/qwen_tokenizer.hpp"
@@ -23,6 +24,8 @@ namespace tqlib::tokenizer {
 
 inline result<std::vector<token_id>> parse_vocab_remap(std::string_view json_text) {
   constexpr std::string_view file = "vocab_remap.json";
+  if (!json_depth_within(json_text))
+    return detail::file_error(errc::corrupt, file, "arrays or objects nested deeper than " + std::to_string(max_json_depth) + " levels");
   auto j = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (j.is_discarded()) return detail::file_error(errc::corrupt, file, "not valid JSON");
   const nlohmann::json* arr = &j;

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/core/result.hpp"
 #include "tqlib/tokenizer/added_tokens.hpp"
 #include "tqlib/tokenizer/bpe.hpp"
@@ -62,6 +63,8 @@ struct syntax_error_sax : nlohmann::json_sax<nlohmann::json> {
 };
 
 inline result<nlohmann::json> parse_json(std::string_view text, std::string_view file) {
+  if (!json_depth_within(text))
+    return file_error(errc::corrupt, file, "arrays or objects nested deeper than " + std::to_string(max_json_depth) + " levels");
   auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) {
     syntax_error_sax sax;  // second pass only on the error path, to say where it breaks

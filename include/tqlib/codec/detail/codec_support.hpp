@@ -26,6 +26,13 @@ TQLIB_KERNEL_INLINE float f16_at(const std::byte* p) noexcept {
   std::memcpy(&h, p, 2);
 #if defined(__F16C__)
   return _cvtsh_ss(h);
+#elif defined(__wasm__)
+  // No f16 instruction: finite values (subnormals included) are the f16 bits moved into f32's
+  // place times 2^112, exact and without f16_to_f32's branches (a kernel loads one per block).
+  const std::uint32_t m = h & 0x7fffu;
+  if ((m & 0x7c00u) == 0x7c00u) return f16_to_f32(h);  // inf, nan
+  const float f = tqlib::bit_cast<float>(m << 13) * 0x1p112f;
+  return tqlib::bit_cast<float>(tqlib::bit_cast<std::uint32_t>(f) | std::uint32_t(h & 0x8000u) << 16);
 #else
   return f16_to_f32(h);
 #endif

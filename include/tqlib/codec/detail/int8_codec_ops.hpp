@@ -2,11 +2,16 @@
 // Glue shared by the integer codecs: the kernel class declaration they all have (defined per
 // codec in detail/<name>_kernels.inl.hpp through int8_dot_engine) and the codec_ops entries that
 // quantize activations once and dispatch to the best architecture's kernels.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/detail/codec_support.hpp"
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
@@ -78,6 +83,65 @@ double int8_dot_reference(const std::byte* row, std::size_t cols, const int8_act
     y += double(a.d[b]) * (double(slo) * double(lo) + double(shi) * double(hi));
   }
   return y;
+}
+
+// Weights of every row, dequantized: the Layout's int8 digits of each 32-wide block times its
+// scales. The same decode the kernels use, so it cannot drift from them.
+template <class Layout>
+void int8_decode_row(const std::byte* row, std::size_t cols, float* out) {
+  std::int8_t q[32];
+  for (std::size_t b = 0; b < (cols + 31) / 32; ++b) {
+    Layout::decode(row, cols, b, q);
+    float lo, hi;
+    Layout::scales(row, cols, b, lo, hi);
+    for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = (m < 16 ? lo : hi) * float(q[m]);
+  }
+}
+
+inline result<void> check_finite_weights(std::string_view codec, const float* w, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(w[i]))
+      return make_error(errc::invalid_argument, std::string(codec) + ": weight " + std::to_string(i) + " is not finite");
+  return {};
+}
+
+// The codec_ops entry of an integer codec. `Codec` describes what differs between them:
+//   name, id, cols_multiple (1 where any row length is allowed), layout (the interface
+//   int8_dot_engine decodes through), kernels<Arch>, encode_row(w, cols, out) and
+//   check_row(row, cols, r) (finite scales, codes the packing can produce; names what is wrong).
+template <class Codec>
+const codec_ops& int8_codec_ops() {
+  using L = typename Codec::layout;
+  static const codec_ops ops{
+      Codec::id,
+      Codec::name,
+      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> {
+        if (cols % Codec::cols_multiple != 0) return std::nullopt;  // not representable; validate() says why
+        return rows * L::row_bytes(cols);
+      },
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
+        TQLIB_TRY(check_cols_multiple(Codec::name, cols, Codec::cols_multiple));
+        TQLIB_TRY(check_blob_size(Codec::name, blob, rows, cols, rows * L::row_bytes(cols)));
+        for (std::size_t r = 0; r < rows; ++r) TQLIB_TRY(Codec::check_row(blob.data() + r * L::row_bytes(cols), cols, r));
+        return {};
+      },
+      [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
+        TQLIB_TRY(check_cols_multiple(Codec::name, cols, Codec::cols_multiple));
+        TQLIB_TRY(check_finite_weights(Codec::name, w, rows * cols));
+        std::vector<std::byte> out(rows * L::row_bytes(cols));
+        for (std::size_t r = 0; r < rows; ++r) Codec::encode_row(w + r * cols, cols, out.data() + r * L::row_bytes(cols));
+        return out;
+      },
+      [](std::span<const std::byte> blob, std::size_t, std::size_t cols, std::size_t row, float* out) {
+        int8_decode_row<L>(blob.data() + row * L::row_bytes(cols), cols, out);
+      },
+      int8_matvec<Codec::template kernels>,
+      int8_matmul<Codec::template kernels>,
+      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
+        return bits_per_weight_of(blob.size(), rows, cols);
+      },
+  };
+  return ops;
 }
 
 }  // namespace tqlib::codec::detail

@@ -25,12 +25,16 @@
 //  - AVX-512: two 32-blocks per 512-bit register (64 weights per vpdpbusd / vpmaddubsw), one
 //    int32 -> float conversion and one FMA per two blocks; the two blocks' scales are combined
 //    into a 4-float vector and spread over the lanes with one vpermps.
+//  - AVX-512 VBMI (layouts with chunk hooks: the ternary family): several blocks per step, digits
+//    decoded with byte table lookups (vpermi2b) in whatever order the packing makes cheapest, and
+//    the activations permuted to that order once per chunk for all rows of the group.
 //  - AVX2: one block per 256-bit register, vpmaddubsw with the sign trick (or unsigned codes).
 // Every row's arithmetic is the same whatever the group it falls in, so results do not depend on
 // how rows are split between threads, nor on matvec vs matmul.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/simd/dispatch.hpp"
@@ -51,6 +55,17 @@
 #else
 #define TQLIB_INT8_AVX512 0
 #endif
+#if TQLIB_INT8_AVX512 && TQLIB_INT8_VNNI && defined(__AVX512VBMI__)
+#define TQLIB_INT8_VBMI 1
+#else
+#define TQLIB_INT8_VBMI 0
+#endif
+#if defined(__wasm_simd128__)
+#define TQLIB_INT8_WASM 1
+#include "tqlib/codec/detail/int8_dot_wasm.hpp"
+#else
+#define TQLIB_INT8_WASM 0
+#endif
 
 // The per-row loops inside a block step must be unrolled so each row's accumulator stays in a
 // register (GCC otherwise keeps a loop, with the accumulators on the stack, when the decode is long).
@@ -69,6 +84,14 @@ namespace tqlib::codec::detail {
 //   static C pair_context(cols, b);                      // AVX-512BW: what decode2_u8(row, cols, b, C)
 //                                                        // needs, computed once per pair for all rows
 //   static std::uint32_t scale_bits2(row, cols, b);      // f16 bits of the scales of blocks b | b + 1 << 16
+// and, AVX-512 with VBMI and VNNI, chunks of whole blocks decoded in an order of the layout's own
+// choosing (table lookups per digit position; the activations are permuted to match, once per
+// chunk for all rows):
+//   static constexpr std::size_t chunk_blocks;           // blocks per chunk (chunk c: blocks c * chunk_blocks ...)
+//   static std::size_t chunk_end(cols, blocks);          // chunks cover blocks [0, end) (the last may be short)
+//   static X chunk_activations(a, cols, b);              // what chunk_accumulate needs of the activations
+//   static __m512 chunk_accumulate(row, cols, b, X, acc);  // acc + the chunk's products, scaled
+//   static void chunk_block_dots(row, cols, b, X, n, out);  // exact int32 dot of its first n blocks
 // Unsigned codes skip the re-centring per weight: the offset is taken out once per activation block
 // through the bias (-offset * sum of each 4 activations, from bias4), exact in int32.
 template <class Layout, class Arch>
@@ -92,26 +115,64 @@ struct int8_dot_engine {
 
   static constexpr std::size_t rows_per_pass = 4;  // rows sharing each activation load
 
+  // The layout's chunk path (see int8_simd_layout), where this architecture has one.
+  static constexpr bool has_chunks = TQLIB_INT8_VBMI && requires { fast::chunk_blocks; };
+  static constexpr std::size_t chunk_blocks = [] {
+    if constexpr (has_chunks) {
+      static_assert(fast::chunk_blocks % 2 == 0, "chunks start at even blocks (block pairs after them)");
+      return fast::chunk_blocks;
+    } else {
+      return std::size_t(2);
+    }
+  }();
+  // What the layout's chunk_activations gives (int without chunks).
+  static auto chunk_x_of() noexcept {
+    if constexpr (has_chunks) return decltype(fast::chunk_activations(std::declval<const act_view&>(), 0, 0)){};
+    else return 0;
+  }
+  using chunk_x = decltype(chunk_x_of());
+  static std::size_t chunk_end([[maybe_unused]] std::size_t cols, [[maybe_unused]] std::size_t blocks) noexcept {
+    if constexpr (has_chunks) return std::min(blocks, fast::chunk_end(cols, blocks));
+    else return 0;
+  }
+
   // out[i] = dot(row i, activations) for R rows. If pf is not null, the pf_bytes bytes from pf
-  // (the next group of rows) are prefetched a little per step.
+  // (the next group of rows) are prefetched a little per step. xs: the chunks' activations if the
+  // caller prepared them for all groups (else each group prepares its own).
   template <std::size_t R>
   static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, float* out,
-                       [[maybe_unused]] const std::byte* pf = nullptr,
-                       [[maybe_unused]] std::size_t pf_bytes = 0) noexcept {
+                       [[maybe_unused]] const std::byte* pf = nullptr, [[maybe_unused]] std::size_t pf_bytes = 0,
+                       [[maybe_unused]] const chunk_x* xs = nullptr) noexcept {
 #if TQLIB_INT8_AVX512
-    const std::size_t pairs = a.blocks / 2;
+    // Blocks [0, b0) go through the layout's chunks, then one block if b0 is odd, then pairs from b1.
+    const std::size_t b0 = chunk_end(cols, a.blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
+    const std::size_t b1 = std::min(a.blocks, b0 + b0 % 2), pairs = (a.blocks - b1) / 2, steps = chunks + pairs;
     std::size_t pf_lines = 0;
-    if (pf && pairs) pf_lines = (pf_bytes + 64 * pairs - 1) / (64 * pairs);
+    if (pf && steps) pf_lines = (pf_bytes + 64 * steps - 1) / (64 * steps);
     __m512 acc[R];
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+#if TQLIB_INT8_VBMI
+    if constexpr (has_chunks) {
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::size_t b = c * chunk_blocks;
+        for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+        pf += 64 * pf_lines;
+        chunk_x own;
+        const chunk_x& x = xs ? xs[c] : (own = fast::chunk_activations(a, cols, b));
+        TQLIB_INT8_UNROLL
+        for (std::size_t r = 0; r < R; ++r) acc[r] = fast::chunk_accumulate(rows[r], cols, b, x, acc[r]);
+      }
+    }
+#endif
     // Lanes 0-7 take element 0 of a 4-float scale vector, lanes 8-15 element 1 (one scale per
     // block); with split scales, lanes 4l..4l+3 take element l (one scale per 16 weights).
     const __m512i spread = Layout::split_scales
                                ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)
                                : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    if (b0 < b1) single_block<R>(rows, cols, a, b0, acc);
     for (std::size_t p = 0; p < pairs; ++p) {
-      const std::size_t b = 2 * p;
+      const std::size_t b = b1 + 2 * p;
       for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
       pf += 64 * pf_lines;
       const __m512i x = _mm512_loadu_si512(a.q + 32 * b);
@@ -127,17 +188,7 @@ struct int8_dot_engine {
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r]);
       }
     }
-    if (a.blocks % 2) {
-      const std::size_t b = a.blocks - 1;
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
-      const __m256i bias = load_bias256(a, b);
-      TQLIB_INT8_UNROLL
-      for (std::size_t r = 0; r < R; ++r) {
-        const __m256i s = block_dot(rows[r], cols, b, x, bias);
-        const __m256 prod = _mm256_mul_ps(_mm256_cvtepi32_ps(s), scale_register(rows[r], cols, b, a.d[b]));
-        acc[r] = _mm512_add_ps(acc[r], _mm512_zextps256_ps512(prod));
-      }
-    }
+    if ((a.blocks - b1) % 2) single_block<R>(rows, cols, a, a.blocks - 1, acc);
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
 #elif TQLIB_INT8_AVX2
@@ -160,8 +211,10 @@ struct int8_dot_engine {
     }
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) out[r] = horizontal_sum(acc[r]);
+#elif TQLIB_INT8_WASM
+    int8_wasm_dot<Layout>::template dot_rows<R>(rows, cols, a, out);  // detail/int8_dot_wasm.hpp
 #else
-    // Portable path (SSE4.2, wasm, other CPUs): decode to a buffer, integer dot the compiler vectorises.
+    // Portable path (SSE4.2, wasm without SIMD, other CPUs): decode to a buffer, integer dot the compiler vectorises.
     alignas(32) std::int8_t w[32];
     for (std::size_t r = 0; r < R; ++r) {
       float acc = 0.f;
@@ -185,6 +238,12 @@ struct int8_dot_engine {
   static void block_dots(const std::byte* row, std::size_t cols, const act_view& a, std::int32_t* out) noexcept {
     std::size_t b = 0;
 #if TQLIB_INT8_AVX512
+#if TQLIB_INT8_VBMI
+    if constexpr (has_chunks)
+      for (const std::size_t b0 = chunk_end(cols, a.blocks); b < b0; b += chunk_blocks)
+        fast::chunk_block_dots(row, cols, b, fast::chunk_activations(a, cols, b), std::min(chunk_blocks, b0 - b), out + b);
+    b = chunk_end(cols, a.blocks);  // pairs from here, odd or not: the sums need no scales
+#endif
     // Pairs through the 512-bit path matvec uses, so the tests hold it to the reference too.
     for (; b + 2 <= a.blocks; b += 2) {
       const __m512i s = pair_dot(row, cols, b, pair_context(cols, b), _mm512_loadu_si512(a.q + 32 * b), load_bias512(a, b));
@@ -200,6 +259,8 @@ struct int8_dot_engine {
       std::int32_t s = 0;
       for (int l = 0; l < 8; ++l) s += lanes[l];
       out[b] = s;
+#elif TQLIB_INT8_WASM
+      out[b] = int8_wasm_dot<Layout>::block_dot(row, cols, a, b);
 #else
       alignas(32) std::int8_t w[32];
       Layout::decode(row, cols, b, w);
@@ -212,6 +273,23 @@ struct int8_dot_engine {
 
   static void matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
                      std::size_t r1) noexcept {
+#if TQLIB_INT8_VBMI
+    if constexpr (has_chunks) {
+      // The chunks' activations once for all row groups, when they fit 16 KiB of stack.
+      constexpr std::size_t cap = 16384 / sizeof(chunk_x);
+      const std::size_t chunks = (chunk_end(cols, a.blocks) + chunk_blocks - 1) / chunk_blocks;
+      if (chunks <= cap && r1 - r0 >= 2 * rows_per_pass) {
+        chunk_x xs[cap];
+        for (std::size_t c = 0; c < chunks; ++c) xs[c] = fast::chunk_activations(a, cols, c * chunk_blocks);
+        return matvec_rows(blob, cols, a, y, r0, r1, xs);
+      }
+    }
+#endif
+    matvec_rows(blob, cols, a, y, r0, r1, nullptr);
+  }
+
+  static void matvec_rows(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
+                          std::size_t r1, const chunk_x* xs) noexcept {
     const std::size_t rb = Layout::row_bytes(cols);
     constexpr std::size_t R = rows_per_pass;
     std::size_t r = r0;
@@ -220,11 +298,11 @@ struct int8_dot_engine {
       for (std::size_t i = 0; i < R; ++i) rows[i] = blob + (r + i) * rb;
       // The next group (or the remaining rows) is prefetched while this one is computed.
       const std::size_t next = r + R < r1 ? std::min(R, r1 - r - R) : 0;
-      dot_rows<R>(rows, cols, a, y + r, next ? blob + (r + R) * rb : nullptr, next * rb);
+      dot_rows<R>(rows, cols, a, y + r, next ? blob + (r + R) * rb : nullptr, next * rb, xs);
     }
     for (; r < r1; ++r) {
       const std::byte* row = blob + r * rb;
-      dot_rows<1>(&row, cols, a, y + r);
+      dot_rows<1>(&row, cols, a, y + r, nullptr, 0, xs);
     }
   }
 
@@ -321,6 +399,21 @@ struct int8_dot_engine {
       return Layout::template decode2_avx512<Arch>(row, cols, b);
     } else {
       return _mm512_inserti64x4(_mm512_castsi256_si512(decode_register(row, cols, b)), decode_register(row, cols, b + 1), 1);
+    }
+  }
+
+  // One block on its own (256 bits) for R rows: after chunks ending at an odd block, and the last
+  // of an odd count. Force-inlined so that the accumulators stay in registers.
+  template <std::size_t R>
+  [[gnu::always_inline]] static void single_block(const std::byte* const* rows, std::size_t cols, const act_view& a,
+                                                  std::size_t b, __m512* acc) noexcept {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
+    const __m256i bias = load_bias256(a, b);
+    TQLIB_INT8_UNROLL
+    for (std::size_t r = 0; r < R; ++r) {
+      const __m256i s = block_dot(rows[r], cols, b, x, bias);
+      const __m256 prod = _mm256_mul_ps(_mm256_cvtepi32_ps(s), scale_register(rows[r], cols, b, a.d[b]));
+      acc[r] = _mm512_add_ps(acc[r], _mm512_zextps256_ps512(prod));
     }
   }
 

@@ -8,6 +8,9 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 #include "tqlib/codec/sign_magnitude.hpp"
 
@@ -243,6 +246,81 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
 }
 #endif
 
+#if defined(__wasm_simd128__)
+// WebAssembly SIMD128 path: the AVX2 path's int16 arithmetic (same activation and codebook
+// rounding, exact int32 sums, so the same error bound), 16 coordinates per step. i8x16.swizzle
+// spreads byte j / 8 of each plane to byte j, and/eq with 1 << (j % 8) makes the byte masks, the
+// masks make the 4-bit code (sign << 3 | magnitude index), two swizzles look it up in the 16-entry
+// tables of the levels' low and high bytes, and two byte shuffles interleave those into int16
+// weights in coordinate order, so i32x4.dot_i16x8 pairs them with the activations as stored.
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* xr, float* y, std::size_t r0,
+                                            std::size_t r1) {
+  const std::size_t padded = blocks[nblocks - 1].col + blocks[nblocks - 1].size;
+  std::vector<std::int16_t> xq(padded);
+  std::vector<float> unit(nblocks);
+  std::vector<std::uint8_t> tables(nblocks * 32);  // per block: 16 low bytes, 16 high bytes
+  for (std::size_t b = 0; b < nblocks; ++b) {
+    const sm_block_desc& d = blocks[b];
+    float amax = 0;
+    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
+    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
+    for (std::size_t i = 0; i < d.size; ++i) xq[d.col + i] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
+    const float lmax = d.magnitude[(1u << MB) - 1];
+    for (unsigned code = 0; code < 16; ++code) {
+      const unsigned k = code & 7u;
+      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
+      if (code & 8u) v = std::int16_t(-v);
+      tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
+      tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
+    }
+    unit[b] = amax / sm_activation_q_max * lmax / sm_level_q_max;
+  }
+  const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
+  // Plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; coordinates 16h..16h+15
+  // of a 32-group take its bytes 4q + 2h (first 8) and 4q + 2h + 1.
+  auto plane_mask = [&](v128_t src, int q, int h) {
+    const std::int8_t i0 = std::int8_t(4 * q + 2 * h), i1 = std::int8_t(i0 + 1);
+    const v128_t spread = wasm_i8x16_make(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1);
+    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(src, spread), bitmask), bitmask);
+  };
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::byte* row = blob + r * row_bytes;
+    v128_t total = wasm_f32x4_splat(0.f);
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const std::byte* signs = row + d.byte + 2;
+      const std::size_t plane = d.size / 8;
+      const v128_t lo_table = wasm_v128_load(&tables[b * 32]), hi_table = wasm_v128_load(&tables[b * 32 + 16]);
+      const std::int16_t* x = xq.data() + d.col;
+      v128_t acc = wasm_i32x4_splat(0);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        std::uint32_t pw[4] = {load_le<std::uint32_t>(signs + g / 8), 0, 0, 0};
+        for (unsigned p = 1; p <= MB; ++p) pw[p] = load_le<std::uint32_t>(signs + p * plane + g / 8);
+        const v128_t src = wasm_u32x4_make(pw[0], pw[1], pw[2], pw[3]);
+        for (int h = 0; h < 2; ++h) {
+          v128_t code = wasm_v128_and(plane_mask(src, 0, h), wasm_i8x16_splat(8));
+          if constexpr (MB >= 1) code = wasm_v128_or(code, wasm_v128_and(plane_mask(src, 1, h), wasm_i8x16_splat(1)));
+          if constexpr (MB >= 2) code = wasm_v128_or(code, wasm_v128_and(plane_mask(src, 2, h), wasm_i8x16_splat(2)));
+          if constexpr (MB >= 3) code = wasm_v128_or(code, wasm_v128_and(plane_mask(src, 3, h), wasm_i8x16_splat(4)));
+          const v128_t lo = wasm_i8x16_swizzle(lo_table, code), hi = wasm_i8x16_swizzle(hi_table, code);
+          const v128_t w0 = wasm_i8x16_shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const v128_t w1 = wasm_i8x16_shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          const std::int16_t* xg = x + g + 16 * std::size_t(h);
+          acc = wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, wasm_v128_load(xg)),
+                                                   wasm_i32x4_dot_i16x8(w1, wasm_v128_load(xg + 8))));
+        }
+      }
+      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(unit[b] * sm_scale(row + d.byte))));
+    }
+    total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 2, 3, 0, 1));
+    total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 1, 0, 3, 2));
+    y[r] = wasm_f32x4_extract_lane(total, 0);
+  }
+}
+#endif
+
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_bits(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                         std::size_t nblocks, const float* xr, float* y, std::size_t r0,
@@ -259,6 +337,9 @@ TQLIB_KERNEL_INLINE void sm_matvec_bits(const std::byte* blob, std::size_t row_b
 #if defined(__AVX2__)
   if constexpr (std::is_base_of_v<xsimd::avx2, Arch>)
     return sm_matvec_avx2_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+#endif
+#if defined(__wasm_simd128__)
+  return sm_matvec_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
 #endif
   // Full-size blocks share one codebook: build its decoder (levels in registers) once per call.
   const sm_lane_decoder<Arch, MB> first(blocks[0].magnitude);

@@ -1,7 +1,112 @@
 #pragma once
+#include <cstring>
+
 #include "tqlib/codec/detail/int8_dot_engine.hpp"
 #include "tqlib/codec/trit.hpp"
 
 namespace tqlib::codec {
+
+namespace detail {
+// trit2 with VBMI, 10 blocks (20 stream blocks: four 32-byte packs) at a time. Block j of the chunk
+// is stream blocks 2j (digit 0) and 2j + 1 (digit 1, times 3), so with Z1 = packs 0 | 2 and
+// Z2 = packs 1 | 3 in one register each, blocks j and j + 5 sit at the same digit positions of the
+// two halves: u = digit_{2j % 5} + 3 digit_{(2j + 1) % 5}, two table lookups (trit_digits_vbmi)
+// and an add, is q + 4 in 0..8 for both blocks. The activations, their bias (offset 4) and scales
+// are paired the same way once per chunk for all rows; the 16-weight group scales of a row come
+// from its codes with one vpermps each into trit_group_scale.
+template <class Arch>
+struct int8_simd_layout<trit_layout<2>, Arch> {
+#if TQLIB_INT8_VBMI
+  using L = trit_layout<2>;
+  static constexpr std::size_t chunk_blocks = 10;
+  // Whole packs only (blocks whose two stream blocks are both in packs): the last chunk may have 1,
+  // 2 or 3 of its 4 packs, and then 2, 5 or 7 blocks; its other lanes are left at zero.
+  TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept {
+    const std::size_t packs = 2 * L::blocks(cols) / 5;
+    constexpr std::size_t covered[4] = {0, 2, 5, 7};
+    return 10 * (packs / 4) + covered[packs % 4];
+  }
+  struct chunk_x {
+    __m512i x[5], bias[5];  // activations of blocks j | 5 + j, and their offset correction
+    __m512 d[5];            // their scales
+    std::size_t packs;      // of the chunk, 4 but in the last
+  };
+  TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t cols, std::size_t b) noexcept {
+    chunk_x c;
+    const std::size_t blocks = std::min<std::size_t>(10, chunk_end(cols, a.blocks) - b);
+    c.packs = std::min<std::size_t>(4, 2 * L::blocks(cols) / 5 - 2 * b / 5);
+    const auto ld = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
+    for (std::size_t j = 0; j < 5; ++j) {
+      const std::size_t lo = b + j, hi = b + 5 + j;
+      const bool has_lo = j < blocks, has_hi = 5 + j < blocks;
+      c.x[j] = _mm512_inserti64x4(_mm512_castsi256_si512(has_lo ? ld(a.q + 32 * lo) : _mm256_setzero_si256()),
+                                  has_hi ? ld(a.q + 32 * hi) : _mm256_setzero_si256(), 1);
+      // -128 * sum >> 5 = -4 * sum: the offset of u = q + 4
+      c.bias[j] = _mm512_srai_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(has_lo ? ld(a.bias4 + 8 * lo) : _mm256_setzero_si256()),
+                                                       has_hi ? ld(a.bias4 + 8 * hi) : _mm256_setzero_si256(), 1),
+                                    5);
+      c.d[j] = _mm512_insertf32x8(_mm512_set1_ps(has_lo ? a.d[lo] : 0.f), _mm256_set1_ps(has_hi ? a.d[hi] : 0.f), 1);
+    }
+    return c;
+  }
+  struct chunk_w {
+    __m512i z1, z2;
+    __mmask64 h1, h2;
+  };
+  TQLIB_KERNEL_INLINE static chunk_w chunk_weights(const std::byte* row, std::size_t cols, std::size_t b, std::size_t packs) noexcept {
+    const std::byte* p = row + L::stream_offset(cols) + 32 * (2 * b / 5);
+    const auto ld = [](const std::byte* q) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)); };
+    __m512i z1, z2;
+    if (packs == 4) [[likely]] {
+      z1 = _mm512_inserti64x4(_mm512_castsi256_si512(ld(p)), ld(p + 64), 1);
+      z2 = _mm512_inserti64x4(_mm512_castsi256_si512(ld(p + 32)), ld(p + 96), 1);
+    } else {  // the packs past the stream's read as zero bytes (their lanes' activations are 0)
+      const __m256i zero = _mm256_setzero_si256();
+      z1 = _mm512_inserti64x4(_mm512_castsi256_si512(ld(p)), packs > 2 ? ld(p + 64) : zero, 1);
+      z2 = _mm512_zextsi256_si512(packs > 1 ? ld(p + 32) : zero);
+    }
+    return {z1, z2, _mm512_movepi8_mask(z1), _mm512_movepi8_mask(z2)};
+  }
+  // Sixteen int32 lanes: blocks b + j (lanes 0-7) and b + 5 + j (lanes 8-15).
+  TQLIB_KERNEL_INLINE static __m512i chunk_dot(const chunk_w& w, std::size_t j, const chunk_x& c) noexcept {
+    const std::size_t s0 = 2 * j, s1 = 2 * j + 1;
+    const __m512i d0 = trit_digits_vbmi(s0 < 5 ? w.z1 : w.z2, s0 < 5 ? w.h1 : w.h2, trit_digit_table.digit[0][s0 % 5]);
+    const __m512i d1 = trit_digits_vbmi(s1 < 5 ? w.z1 : w.z2, s1 < 5 ? w.h1 : w.h2, trit_digit_table.digit[1][s1 % 5]);
+    return _mm512_dpbusd_epi32(c.bias[j], _mm512_add_epi8(d0, d1), c.x[j]);
+  }
+  TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
+                                                     __m512 acc) noexcept {
+    const chunk_w w = chunk_weights(row, cols, b, c.packs);
+    // Code byte b + j holds groups 2(b + j) (low nibble) and 2(b + j) + 1. 16 bytes read: the
+    // stream follows the codes in the row.
+    float s_row;
+    std::memcpy(&s_row, row, 4);
+    const __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 4 + b)));
+    const __m512 table = _mm512_mul_ps(_mm512_loadu_ps(trit_group_scale.data()), _mm512_set1_ps(s_row));
+    const __m512 lo = _mm512_permutexvar_ps(_mm512_and_si512(codes, _mm512_set1_epi32(15)), table);
+    const __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), table);
+    TQLIB_INT8_UNROLL
+    for (std::size_t j = 0; j < 5; ++j) {
+      // lanes: 4 x group lo of block j, 4 x its hi, then the same for block j + 5
+      const int l = int(j), h = int(j + 5);
+      const __m512i lanes = _mm512_setr_epi32(l, l, l, l, 16 + l, 16 + l, 16 + l, 16 + l, h, h, h, h, 16 + h, 16 + h, 16 + h, 16 + h);
+      const __m512 scale = _mm512_mul_ps(_mm512_permutex2var_ps(lo, lanes, hi), c.d[j]);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(w, j, c)), scale, acc);
+    }
+    return acc;
+  }
+  TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
+                                                   std::size_t count, std::int32_t* out) noexcept {
+    const chunk_w w = chunk_weights(row, cols, b, c.packs);
+    for (std::size_t j = 0; j < 5 && j < count; ++j) {
+      const __m512i s = chunk_dot(w, j, c);
+      out[j] = _mm512_mask_reduce_add_epi32(0x00ff, s);
+      if (5 + j < count) out[5 + j] = _mm512_mask_reduce_add_epi32(0xff00, s);
+    }
+  }
+#endif
+};
+}  // namespace detail
+
 TQLIB_INT8_KERNEL_DEFINITIONS(trit2_kernels, trit2_layout)
 }  // namespace tqlib::codec

@@ -121,6 +121,31 @@ TQLIB_KERNEL_INLINE __m512i trit_digits_avx512(__m512i bytes, __m512i k_even, __
 }
 #endif
 
+// Digit n of every byte, and 3 times it, as 256-entry tables: with AVX-512 VBMI a digit position of
+// 64 bytes is two vpermi2b (on the byte's low 7 bits) and a blend on its high bit, the same digit
+// as trit_digit's arithmetic for every byte, canonical or not.
+struct trit_digit_tables {
+  alignas(64) std::uint8_t digit[2][5][256];  // [0][n][f]: digit n of f; [1][n][f]: 3 times that
+};
+inline constexpr trit_digit_tables trit_digit_table = [] {
+  trit_digit_tables t{};
+  for (std::size_t n = 0; n < 5; ++n)
+    for (unsigned f = 0; f < 256; ++f) {
+      t.digit[0][n][f] = trit_digit(std::uint8_t(f), n);
+      t.digit[1][n][f] = std::uint8_t(3 * trit_digit(std::uint8_t(f), n));
+    }
+  return t;
+}();
+
+#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
+// Table t (one of trit_digit_table's) applied to 64 bytes f; high = the bytes >= 128.
+TQLIB_KERNEL_INLINE __m512i trit_digits_vbmi(__m512i f, __mmask64 high, const std::uint8_t* t) noexcept {
+  const __m512i lo = _mm512_permutex2var_epi8(_mm512_load_si512(t), f, _mm512_load_si512(t + 64));
+  const __m512i hi = _mm512_permutex2var_epi8(_mm512_load_si512(t + 128), f, _mm512_load_si512(t + 192));
+  return _mm512_mask_blend_epi8(high, lo, hi);
+}
+#endif
+
 // Tail block k (< 4) of a stream: element m is digit (32k + m) % 5 of byte (32k + m) / 5, i.e.
 // of byte `byte[k][m]` counted from byte 32k / 5 (at most 7 bytes apart).
 struct trit_tail_tables {

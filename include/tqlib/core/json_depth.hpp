@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace tqlib::format {
+namespace tqlib {
 
 inline constexpr std::size_t max_json_depth = 64;
 
@@ -35,4 +35,4 @@ inline bool json_depth_within(std::string_view text, std::size_t limit = max_jso
   return true;
 }
 
-}  // namespace tqlib::format
+}  // namespace tqlib

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "catch.hpp"
@@ -66,5 +67,25 @@ TEST_CASE("dense codecs reject short blobs and non-finite values", "[codec][dens
     auto v = ops->validate(bad, 2, 8);
     REQUIRE(!v.ok());
     REQUIRE(v.err().message.find("row 1") != std::string::npos);
+  }
+}
+
+TEST_CASE("dense finite scan agrees with converting every element", "[codec][dense]") {
+  // Every f16 and bf16 bit pattern, alone and at the end of a finite run (the vectorised tail).
+  for (const dense_type t : {dense_type::f16, dense_type::bf16}) {
+    std::vector<std::byte> run(2 * 37, std::byte(0x3c));  // 0x3c3c: finite in both formats
+    for (std::uint32_t h = 0; h < 0x10000; ++h) {
+      std::byte one[4] = {std::byte(h & 0xff), std::byte(h >> 8), {}, {}};  // room for the f32 branch
+      const bool finite = std::isfinite(dense_element(t, one));
+      REQUIRE(detail::dense_all_finite(t, one, 1) == finite);
+      run[2 * 36] = one[0];
+      run[2 * 36 + 1] = one[1];
+      REQUIRE(detail::dense_all_finite(t, run.data(), 37) == finite);
+    }
+  }
+  for (const float f : {0.f, -0.f, 1e-45f, 3.4e38f, -3.4e38f, INFINITY, -INFINITY, NAN}) {
+    std::byte b[4];
+    std::memcpy(b, &f, 4);
+    REQUIRE(detail::dense_all_finite(dense_type::f32, b, 1) == std::isfinite(f));
   }
 }

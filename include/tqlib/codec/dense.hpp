@@ -52,6 +52,29 @@ inline double dense_dot_reference(dense_type t, const std::byte* row, std::size_
 
 namespace detail {
 
+// An IEEE element is infinite or NaN exactly when its exponent bits are all set, so the scan is
+// a mask compare and an OR the compiler vectorises: validating a model's f16 tensors costs a
+// fraction of a read, not a float conversion per element (it runs on every load).
+template <class U>
+bool all_exponents_below(const std::byte* p, std::size_t n, U exponent_mask) noexcept {
+  U any_bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    U v;
+    std::memcpy(&v, p + i * sizeof(U), sizeof(U));
+    any_bad |= U((v & exponent_mask) == exponent_mask);
+  }
+  return any_bad == 0;
+}
+
+inline bool dense_all_finite(dense_type t, const std::byte* p, std::size_t n) noexcept {
+  switch (t) {
+    case dense_type::f32: return all_exponents_below<std::uint32_t>(p, n, 0x7f800000u);
+    case dense_type::f16: return all_exponents_below<std::uint16_t>(p, n, 0x7c00u);
+    case dense_type::bf16: return all_exponents_below<std::uint16_t>(p, n, 0x7f80u);
+  }
+  return false;
+}
+
 template <dense_type T>
 const codec_ops& make_dense_ops(codec_id id, std::string_view name) {
   static const codec_ops ops{
@@ -61,7 +84,8 @@ const codec_ops& make_dense_ops(codec_id id, std::string_view name) {
       [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
         constexpr std::string_view nm = T == dense_type::f32 ? "f32" : T == dense_type::f16 ? "f16" : "bf16";
         TQLIB_TRY(check_blob_size(nm, blob, rows, cols, rows * cols * dense_element_bytes(T)));
-        for (std::size_t i = 0; i < rows * cols; ++i)
+        if (dense_all_finite(T, blob.data(), rows * cols)) return {};
+        for (std::size_t i = 0; i < rows * cols; ++i)  // find the first one, to name it
           if (!std::isfinite(dense_element(T, blob.data() + i * dense_element_bytes(T))))
             return make_error(errc::corrupt, std::string(nm) + ": element " + std::to_string(i % cols) + " of row " +
                                                  std::to_string(i / cols) + " is not finite");

@@ -37,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tqlib/codec/aqlm_import.hpp"
+#include "tqlib/core/json_depth.hpp"
 #include "tqlib/codec/registry.hpp"
 #include "tqlib/codec/ternary.hpp"
 #include "tqlib/format/hf_folder.hpp"
@@ -382,6 +383,8 @@ inline bool has_bitnet_pairs(const format::hf_folder& src) {
 inline result<checkpoint_import> import_quantized_checkpoint(std::string_view config_text, const format::hf_folder& src) {
   using import_detail::bad;
   checkpoint_import out;
+  if (!json_depth_within(config_text))
+    return make_error(errc::corrupt, "config.json: arrays or objects nested deeper than " + std::to_string(max_json_depth) + " levels");
   auto j = nlohmann::json::parse(config_text.begin(), config_text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(errc::corrupt, "config.json is not a JSON object");
   std::optional<config> model_cfg;

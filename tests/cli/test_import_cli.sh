@@ -9,15 +9,8 @@
 # twin's (AQLM's float kernels tightly; BitNet's kernels quantize activations to int8, so
 # loosely, with top-1 agreement). Hostile inputs (transposed codes, a packed byte of 81) are
 # refused with a message naming the tensor and leave no output file.
-set -u
-tq=$1
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { "$@" >"$work/out" 2>&1 || { fail "(expected success) $*"; cat "$work/out"; }; }
-bad() { if "$@" >"$work/out" 2>&1; then fail "(expected failure) $*"; elif [ ! -s "$work/out" ]; then fail "(no message) $*"; fi; }
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
 
 python3 "$root/scripts/make_quantized_checkpoint" "$work/ck" || { echo "FAIL: scripts/make_quantized_checkpoint"; exit 1; }
 

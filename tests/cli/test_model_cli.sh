@@ -3,15 +3,10 @@
 # $0 PATH/TO/tq. Models: the embedded default model (models/tqlib-default.mv2, with tokenizer)
 # and a tiny random Hugging Face folder from tests/model/fixtures (no tokenizer: ids only).
 # Needs python3 (standard library only) to read the float32 logits files.
-set -u
-tq=$1
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
 model=$root/models/tqlib-default.mv2
 tiny=$root/tests/model/fixtures/qwen2_tied_gqa
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # ok CMD...: must exit 0; stdout in $work/out, stderr in $work/err.
 ok() { "$@" >"$work/out" 2>"$work/err" || { fail "expected success: $*"; cat "$work/err"; }; }
 # bad PATTERN CMD...: must exit 1 or 2 (an error, not a signal or crash) with a message on

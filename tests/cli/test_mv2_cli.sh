@@ -1,21 +1,15 @@
 #!/usr/bin/env bash
 # CLI checks for the MV2 commands: usage $0 PATH/TO/tq. Needs a model file made by the library;
 # builds one from a safetensors-free path: keygen, sign, verify, diff/patch over fuzz corpus seeds.
-set -u
-tq=$1
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
-ok() { "$@" >"$work/out" 2>&1 || { echo "FAIL (expected success): $*"; cat "$work/out"; fails=$((fails + 1)); }; }
-bad() { if "$@" >"$work/out" 2>&1; then echo "FAIL (expected failure): $*"; fails=$((fails + 1)); elif [ ! -s "$work/out" ]; then echo "FAIL (no message): $*"; fails=$((fails + 1)); fi; }
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
 cp "$root/fuzz/corpus/fuzz_mv2/v31_packed.mv2" "$work/m.mv2"
 ok "$tq" info "$work/m.mv2"
 ok "$tq" tensors "$work/m.mv2"
-grep -q "model.norm.weight f32 \[8\]" "$work/out" || { echo "FAIL: tensors listing"; fails=$((fails + 1)); }
+grep -q "model.norm.weight f32 \[8\]" "$work/out" || fail "tensors listing"
 ok "$tq" tensor "$work/m.mv2" model.norm.weight
 ok "$tq" extract "$work/m.mv2" "$work/x" --raw
-[ -f "$work/x/config.json" ] && [ -f "$work/x/tokenizer.json" ] && [ -f "$work/x/tensors.json" ] || { echo "FAIL: extract"; fails=$((fails + 1)); }
+[ -f "$work/x/config.json" ] && [ -f "$work/x/tokenizer.json" ] && [ -f "$work/x/tensors.json" ] || fail "extract"
 ok "$tq" keygen "$work/k"
 bad "$tq" keygen "$work/k"
 ok "$tq" keygen "$work/other"
@@ -29,8 +23,8 @@ cp "$root/fuzz/corpus/fuzz_mv2/v31_zstd_signed.mv2" "$work/n.mv2"
 ok "$tq" diff "$work/m.mv2" "$work/n.mv2" "$work/p.mv2"
 ok "$tq" patch "$work/m.mv2" "$work/p.mv2" "$work/r.mv2"
 bad "$tq" patch "$work/n.mv2" "$work/p.mv2" "$work/r2.mv2"
-grep -q "wrong base" "$work/out" || { echo "FAIL: wrong-base message"; fails=$((fails + 1)); }
-[ ! -e "$work/r2.mv2" ] || { echo "FAIL: output left after failure"; fails=$((fails + 1)); }
+grep -q "wrong base" "$work/out" || fail "wrong-base message"
+[ ! -e "$work/r2.mv2" ] || fail "output left after failure"
 head -c 100 "$work/m.mv2" >"$work/t.mv2"
 bad "$tq" info "$work/t.mv2"
 bad "$tq" tensors "$work/missing.mv2"
@@ -68,17 +62,17 @@ PY
   ok "$tq" logits "$work/sharded" --ids 1,2,3 --out "$work/sharded.f32"
   ok "$tq" logits "$tiny/model.safetensors" --ids 1,2,3 --out "$work/file.f32"
   cmp -s "$work/single.f32" "$work/sharded.f32" && cmp -s "$work/single.f32" "$work/file.f32" ||
-    { echo "FAIL: sharded / single-file safetensors logits differ"; fails=$((fails + 1)); }
+    fail "sharded / single-file safetensors logits differ"
   ok "$tq" tensors "$work/sharded"
-  grep -q "model.norm.weight" "$work/out" || { echo "FAIL: sharded tensors listing"; fails=$((fails + 1)); }
+  grep -q "model.norm.weight" "$work/out" || fail "sharded tensors listing"
   cp -r "$work/sharded" "$work/escape"
   sed -i 's#model-00002-of-00002#../model-00002-of-00002#' "$work/escape/model.safetensors.index.json"
   bad "$tq" logits "$work/escape" --ids 1,2 --out "$work/x.f32"
-  grep -q "plain file name" "$work/out" || { echo "FAIL: shard path escape message"; cat "$work/out"; fails=$((fails + 1)); }
+  grep -q "plain file name" "$work/out" || { fail "shard path escape message"; cat "$work/out"; }
   cp -r "$work/sharded" "$work/trunc"
   head -c 200 "$work/sharded/model-00002-of-00002.safetensors" >"$work/trunc/model-00002-of-00002.safetensors"
   bad "$tq" logits "$work/trunc" --ids 1,2 --out "$work/x.f32"
-  grep -q "model-00002-of-00002.safetensors" "$work/out" || { echo "FAIL: truncated shard message"; cat "$work/out"; fails=$((fails + 1)); }
+  grep -q "model-00002-of-00002.safetensors" "$work/out" || { fail "truncated shard message"; cat "$work/out"; }
 fi
 [ "$fails" = 0 ] && echo "all MV2 CLI checks passed"
 exit "$fails"

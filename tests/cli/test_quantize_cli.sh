@@ -4,16 +4,9 @@
 # checks that each file verifies with the right public key and is refused with a wrong one or
 # after a byte is flipped, that the policy and per-tensor report are printed, and that `tq ppl`
 # on the result is finite and within a codec-dependent factor of the float model's.
-set -u
-tq=$1
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
 float_model="$root/models/default-float"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { "$@" >"$work/out" 2>&1 || { fail "(expected success) $*"; cat "$work/out"; }; }
-bad() { if "$@" >"$work/out" 2>&1; then fail "(expected failure) $*"; elif [ ! -s "$work/out" ]; then fail "(no message) $*"; fi; }
 
 # A short held-out text (the first ~6 kB: about 1.4 k tokens, 11 windows of 128).
 head -c 6000 "$root/models/corpus/heldout.txt" >"$work/text.txt"

@@ -3,11 +3,14 @@
 // `--flag=VALUE` and boolean `--flag`. Unknown flags are an error naming the flag.
 #include <charconv>
 #include <cstdio>
+#include <locale>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "command.hpp"
@@ -67,10 +70,7 @@ class cli {
     auto v = get(k);
     if (!v) return fallback;
     T out{};
-    const char* b = v->data();
-    const char* e = b + v->size();
-    auto [p, ec] = std::from_chars(b, e, out);
-    if (ec != std::errc() || p != e) {
+    if (!parse_number(*v, out)) {
       error_ = "option --" + k + ": '" + *v + "' is not a valid number";
       return fallback;
     }
@@ -78,6 +78,25 @@ class cli {
   }
 
  private:
+  template <class T>
+  static bool parse_number(const std::string& s, T& out) {
+#if defined(__cpp_lib_to_chars)
+    constexpr bool float_from_chars = true;
+#else
+    constexpr bool float_from_chars = false;  // libc++ before 17 (Emscripten's): integers only
+#endif
+    if constexpr (std::is_floating_point_v<T> && !float_from_chars) {
+      // The classic locale keeps the accepted syntax the same whatever the user's locale.
+      std::istringstream in(s);
+      in.imbue(std::locale::classic());
+      in >> std::noskipws >> out;
+      return !s.empty() && !in.fail() && in.peek() == std::char_traits<char>::eof();
+    } else {
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+      return ec == std::errc() && p == s.data() + s.size();
+    }
+  }
+
   std::vector<std::string> positional_;
   std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> bools_;

@@ -84,6 +84,48 @@ TQLIB_KERNEL_INLINE void sm_for_each_chunk(const sm_lane_decoder<Arch, MB>& dec,
   }
 }
 
+// What the int16 paths (AVX-512, AVX2, wasm) share, prepared once per call: the activations
+// quantized per block (docs/codecs/tq4_1s.md: round(xr * 8191 / max|xr_b|)) and stored in the
+// order the path's decoder produces weights, block b's from at[b] (blocks rounded up to `pad`
+// coordinates, the padding zero); the 16-entry code tables (sign << 3 | magnitude index) of each
+// block's signed int16 levels, low bytes then high bytes; and unit[b], activation step times
+// level step (the block scale still to be applied per row).
+struct sm_int16_prepared {
+  std::vector<std::size_t> at;
+  std::vector<std::int16_t> xq;
+  std::vector<float> unit;
+  std::vector<std::uint8_t> tables;  // per block: 16 low bytes, 16 high bytes
+};
+
+// order(i): where coordinate i of a block goes among the block's stored activations.
+template <unsigned MB, class Order>
+inline sm_int16_prepared sm_prepare_int16(const sm_block_desc* blocks, std::size_t nblocks, const float* xr, std::size_t pad,
+                                          Order order) {
+  sm_int16_prepared p;
+  p.at.assign(nblocks + 1, 0);
+  for (std::size_t b = 0; b < nblocks; ++b) p.at[b + 1] = p.at[b] + (blocks[b].size + pad - 1) / pad * pad;
+  p.xq.assign(p.at[nblocks], 0);
+  p.unit.resize(nblocks);
+  p.tables.resize(nblocks * 32);
+  for (std::size_t b = 0; b < nblocks; ++b) {
+    const sm_block_desc& d = blocks[b];
+    float amax = 0;
+    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
+    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
+    for (std::size_t i = 0; i < d.size; ++i) p.xq[p.at[b] + order(i)] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
+    const float lmax = d.magnitude[(1u << MB) - 1];
+    for (unsigned code = 0; code < 16; ++code) {
+      const unsigned k = code & 7u;
+      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
+      if (code & 8u) v = std::int16_t(-v);
+      p.tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
+      p.tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
+    }
+    p.unit[b] = amax / sm_activation_q_max * lmax / sm_level_q_max;
+  }
+  return p;
+}
+
 #if defined(__AVX512BW__)
 // AVX-512BW path: int16 arithmetic, 64 coordinates per step. Quantization (docs/codecs/tq4_1s.md):
 // activation block b -> round(xr * 8191 / max|xr_b|), codebook -> round(L_k * 4096 / L_max); with
@@ -98,34 +140,12 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                               std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                               std::size_t r1) {
-  std::vector<std::size_t> xoff(nblocks + 1, 0);
-  for (std::size_t b = 0; b < nblocks; ++b) xoff[b + 1] = xoff[b] + (blocks[b].size + 63) / 64 * 64;
-  std::vector<std::int16_t> xq(xoff[nblocks], 0);
-  std::vector<float> unit(nblocks);  // activation step x weight-level step per block (without block scale)
-  std::vector<std::uint8_t> tables(nblocks * 32);  // per block: 16 low bytes, 16 high bytes
-  for (std::size_t b = 0; b < nblocks; ++b) {
-    const sm_block_desc& d = blocks[b];
-    float amax = 0;
-    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
-    const float xstep = amax / sm_activation_q_max;
-    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
-    for (std::size_t i = 0; i < d.size; ++i) {
-      const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
-      const std::size_t to = g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
-      xq[xoff[b] + to] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
-    }
-    const float lmax = d.magnitude[(1u << MB) - 1];
-    for (unsigned code = 0; code < 16; ++code) {
-      const unsigned k = code & 7u;
-      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
-      if (code & 8u) v = std::int16_t(-v);
-      tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
-      tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
-    }
-    unit[b] = xstep * lmax / sm_level_q_max;
-  }
-  auto plane_word = [](const std::byte* p, std::size_t n) -> std::uint64_t {
-    return n >= 64 ? load_le<std::uint64_t>(p) : std::uint64_t(load_le<std::uint32_t>(p));
+  const sm_int16_prepared p = sm_prepare_int16<MB>(blocks, nblocks, xr, 64, [](std::size_t i) {
+    const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
+    return g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
+  });
+  auto plane_word = [](const std::byte* at, std::size_t n) -> std::uint64_t {
+    return n >= 64 ? load_le<std::uint64_t>(at) : std::uint64_t(load_le<std::uint32_t>(at));
   };
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
@@ -134,10 +154,10 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
       const sm_block_desc& d = blocks[b];
       const std::byte* signs = row + d.byte + 2;
       const std::size_t plane = d.size / 8;
-      const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32])));
+      const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
       const __m512i hi_table =
-          _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32 + 16])));
-      const std::int16_t* x = xq.data() + xoff[b];
+          _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
+      const std::int16_t* x = p.xq.data() + p.at[b];
       __m512i acc = _mm512_setzero_si512();
       for (std::size_t g = 0; g < d.size; g += 64) {
         __m512i code = _mm512_maskz_mov_epi8(_cvtu64_mask64(plane_word(signs + g / 8, d.size)), _mm512_set1_epi8(8));
@@ -157,7 +177,7 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), x1));
 #endif
       }
-      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(unit[b] * sm_scale(row + d.byte)), total);
+      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(p.unit[b] * sm_scale(row + d.byte)), total);
     }
     y[r] = _mm512_reduce_add_ps(total);
   }
@@ -177,30 +197,9 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
-  const std::size_t padded = blocks[nblocks - 1].col + blocks[nblocks - 1].size;
-  std::vector<std::int16_t> xq(padded);
-  std::vector<float> unit(nblocks);
-  std::vector<std::uint8_t> tables(nblocks * 32);  // per block: 16 low bytes, 16 high bytes
-  for (std::size_t b = 0; b < nblocks; ++b) {
-    const sm_block_desc& d = blocks[b];
-    float amax = 0;
-    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
-    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
-    for (std::size_t g = 0; g < d.size; g += 32)
-      for (std::size_t i = 0; i < 32; ++i) {
-        const std::size_t to = (i % 16) / 8 * 16 + i / 16 * 8 + i % 8;  // {0-7, 16-23, 8-15, 24-31}
-        xq[d.col + g + to] = std::int16_t(std::lrintf(xr[d.col + g + i] * inv));
-      }
-    const float lmax = d.magnitude[(1u << MB) - 1];
-    for (unsigned code = 0; code < 16; ++code) {
-      const unsigned k = code & 7u;
-      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
-      if (code & 8u) v = std::int16_t(-v);
-      tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
-      tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
-    }
-    unit[b] = amax / sm_activation_q_max * lmax / sm_level_q_max;
-  }
+  const sm_int16_prepared p = sm_prepare_int16<MB>(blocks, nblocks, xr, 32, [](std::size_t i) {
+    return i / 32 * 32 + (i % 16) / 8 * 16 + (i % 32) / 16 * 8 + i % 8;  // {0-7, 16-23, 8-15, 24-31}
+  });
   const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
   // plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; byte j takes byte j / 8
   const __m256i spread[4] = {
@@ -220,9 +219,9 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
       const sm_block_desc& d = blocks[b];
       const std::byte* signs = row + d.byte + 2;
       const std::size_t plane = d.size / 8;
-      const __m256i lo_table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32])));
+      const __m256i lo_table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
       const __m256i hi_table =
-          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[b * 32 + 16])));
+          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
       __m256i acc = _mm256_setzero_si256();
       for (std::size_t g = 0; g < d.size; g += 32) {
         __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
@@ -235,11 +234,11 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
         if constexpr (MB >= 2) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 2), _mm256_set1_epi8(2)));
         if constexpr (MB >= 3) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 3), _mm256_set1_epi8(4)));
         const __m256i lo = _mm256_shuffle_epi8(lo_table, code), hi = _mm256_shuffle_epi8(hi_table, code);
-        const __m256i* x = reinterpret_cast<const __m256i*>(xq.data() + d.col + g);
+        const __m256i* x = reinterpret_cast<const __m256i*>(p.xq.data() + p.at[b] + g);
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), _mm256_loadu_si256(x)));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), _mm256_loadu_si256(x + 1)));
       }
-      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(unit[b] * sm_scale(row + d.byte)), total);
+      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p.unit[b] * sm_scale(row + d.byte)), total);
     }
     y[r] = xsimd::reduce_add(xsimd::batch<float, Arch>(total));
   }
@@ -257,26 +256,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
-  const std::size_t padded = blocks[nblocks - 1].col + blocks[nblocks - 1].size;
-  std::vector<std::int16_t> xq(padded);
-  std::vector<float> unit(nblocks);
-  std::vector<std::uint8_t> tables(nblocks * 32);  // per block: 16 low bytes, 16 high bytes
-  for (std::size_t b = 0; b < nblocks; ++b) {
-    const sm_block_desc& d = blocks[b];
-    float amax = 0;
-    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
-    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
-    for (std::size_t i = 0; i < d.size; ++i) xq[d.col + i] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
-    const float lmax = d.magnitude[(1u << MB) - 1];
-    for (unsigned code = 0; code < 16; ++code) {
-      const unsigned k = code & 7u;
-      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
-      if (code & 8u) v = std::int16_t(-v);
-      tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
-      tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
-    }
-    unit[b] = amax / sm_activation_q_max * lmax / sm_level_q_max;
-  }
+  const sm_int16_prepared p = sm_prepare_int16<MB>(blocks, nblocks, xr, 32, [](std::size_t i) { return i; });
   const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
   // Plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; coordinates 16h..16h+15
   // of a 32-group take its bytes 4q + 2h (first 8) and 4q + 2h + 1.
@@ -292,8 +272,8 @@ TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t r
       const sm_block_desc& d = blocks[b];
       const std::byte* signs = row + d.byte + 2;
       const std::size_t plane = d.size / 8;
-      const v128_t lo_table = wasm_v128_load(&tables[b * 32]), hi_table = wasm_v128_load(&tables[b * 32 + 16]);
-      const std::int16_t* x = xq.data() + d.col;
+      const v128_t lo_table = wasm_v128_load(&p.tables[b * 32]), hi_table = wasm_v128_load(&p.tables[b * 32 + 16]);
+      const std::int16_t* x = p.xq.data() + p.at[b];
       v128_t acc = wasm_i32x4_splat(0);
       for (std::size_t g = 0; g < d.size; g += 32) {
         std::uint32_t pw[4] = {load_le<std::uint32_t>(signs + g / 8), 0, 0, 0};
@@ -312,7 +292,7 @@ TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t r
                                                    wasm_i32x4_dot_i16x8(w1, wasm_v128_load(xg + 8))));
         }
       }
-      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(unit[b] * sm_scale(row + d.byte))));
+      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(p.unit[b] * sm_scale(row + d.byte))));
     }
     total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 2, 3, 0, 1));
     total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 1, 0, 3, 2));

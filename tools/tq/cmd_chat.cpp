@@ -9,6 +9,7 @@
 #include "cli.hpp"
 #include "command.hpp"
 #include "model_loader.hpp"
+#include "sampling_args.hpp"
 #include "tqlib/tokenizer/chat_template.hpp"
 
 namespace {
@@ -17,13 +18,13 @@ int chat_cmd(tq::args_t args) {
   tq::cli c(args, {"system", "n", "temp", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "t", "threads", "ctx", "kv-bits"});
   if (!c.ok()) return tq::usage_error("chat", c.error());
   if (c.positional().size() != 1) return tq::usage_error("chat", "usage: tq chat MODEL [--system TEXT]");
-  tqlib::model::sampler_options so;
-  so.temperature = c.number<float>("temp", 0.7f);
-  so.top_k = c.number<int>("top-k", 20);
-  so.top_p = c.number<float>("top-p", 0.8f);
-  so.min_p = c.number<float>("min-p", 0.0f);
-  so.repeat_penalty = c.number<float>("repeat-penalty", 1.05f);
-  so.seed = c.number<std::uint64_t>("seed", 0);
+  tqlib::model::sampler_options chat_defaults;
+  chat_defaults.temperature = 0.7f;
+  chat_defaults.top_k = 20;
+  chat_defaults.top_p = 0.8f;
+  chat_defaults.min_p = 0.0f;
+  chat_defaults.repeat_penalty = 1.05f;
+  const tqlib::model::sampler_options so = tq::sampling_args(c, chat_defaults);
   const int n_max = c.number<int>("n", 512);
   tqlib::model::run_options ro;
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));

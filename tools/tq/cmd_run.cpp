@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "command.hpp"
 #include "model_loader.hpp"
+#include "sampling_args.hpp"
 #include "tqlib/tokenizer/chat_template.hpp"
 
 namespace {
@@ -25,13 +26,7 @@ int run(tq::args_t args) {
   if (c.positional().size() != 1) return tq::usage_error("run", "expected one MODEL (MV2 file or Hugging Face folder)");
   if (c.has("prompt") == c.has("ids")) return tq::usage_error("run", "give exactly one of --prompt TEXT or --ids 1,2,3");
   const int n_gen = c.number<int>("n", 128);
-  tqlib::model::sampler_options so;
-  so.temperature = c.number<float>("temp", 0.8f);
-  so.top_k = c.number<int>("top-k", 40);
-  so.top_p = c.number<float>("top-p", 0.95f);
-  so.min_p = c.number<float>("min-p", 0.05f);
-  so.repeat_penalty = c.number<float>("repeat-penalty", 1.0f);
-  so.seed = c.number<std::uint64_t>("seed", 0);
+  const tqlib::model::sampler_options so = tq::sampling_args(c, {});
   tqlib::model::run_options ro;
   ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   if (!c.ok()) return tq::usage_error("run", c.error());

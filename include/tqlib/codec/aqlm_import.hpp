@@ -20,6 +20,7 @@
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
 #include "tqlib/core/result.hpp"
+#include "tqlib/core/shape_text.hpp"
 
 namespace tqlib::codec::aqlm {
 
@@ -32,11 +33,6 @@ struct imported_layer {
 };
 
 namespace detail {
-inline std::string shape_text(std::span<const std::int64_t> shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 inline std::size_t int_size(int_dtype t) noexcept { return t == int_dtype::i8 ? 1 : t == int_dtype::i16 ? 2 : 4; }
 inline std::size_t float_size(float_dtype t) noexcept { return t == float_dtype::f32 ? 4 : 2; }
 inline std::int64_t load_int(const std::byte* p, int_dtype t) noexcept {
@@ -73,10 +69,10 @@ inline result<imported_layer> make_aqlm_blob(std::span<const std::byte> codes, i
                                              float_dtype scales_dtype = float_dtype::f16) {
   using detail::bad_tensor;
   if (codebooks_shape.size() != 4)
-    return bad_tensor("codebooks", "shape " + detail::shape_text(codebooks_shape) +
+    return bad_tensor("codebooks", "shape " + tqlib::shape_text(codebooks_shape) +
                                        " is not [num_codebooks, 2^nbits, out_group, in_group]");
   if (codes_shape.size() != 3)
-    return bad_tensor("codes", "shape " + detail::shape_text(codes_shape) + " is not [out/out_group, in/in_group, num_codebooks]");
+    return bad_tensor("codes", "shape " + tqlib::shape_text(codes_shape) + " is not [out/out_group, in/in_group, num_codebooks]");
   std::size_t cb[4], cd[3];
   for (int i = 0; i < 4; ++i) {
     auto d = detail::positive_dim(codebooks_shape[i], "codebooks");
@@ -97,19 +93,19 @@ inline result<imported_layer> make_aqlm_blob(std::span<const std::byte> codes, i
   c.out_group = unsigned(std::min<std::size_t>(cb[2], max_group + 1));
   c.in_group = unsigned(std::min<std::size_t>(cb[3], max_group + 1));
   if (cd[2] != cb[0])
-    return bad_tensor("codes", "shape " + detail::shape_text(codes_shape) + " has " + std::to_string(cd[2]) +
+    return bad_tensor("codes", "shape " + tqlib::shape_text(codes_shape) + " has " + std::to_string(cd[2]) +
                                    " codebooks, codebooks have " + std::to_string(cb[0]));
   const std::size_t out_groups = cd[0], in_groups = cd[1];
   // Scales: [out/out_group, 1, 1, 1] as saved, or flattened to [out/out_group].
   std::size_t scale_count = 1;
   for (std::size_t i = 0; i < scales_shape.size(); ++i) {
-    if (scales_shape[i] <= 0) return bad_tensor("scales", "shape " + detail::shape_text(scales_shape) + " has an empty dimension");
+    if (scales_shape[i] <= 0) return bad_tensor("scales", "shape " + tqlib::shape_text(scales_shape) + " has an empty dimension");
     if (i > 0 && scales_shape[i] != 1)
-      return bad_tensor("scales", "shape " + detail::shape_text(scales_shape) + " is not [out/out_group, 1, 1, 1]");
+      return bad_tensor("scales", "shape " + tqlib::shape_text(scales_shape) + " is not [out/out_group, 1, 1, 1]");
     if (i == 0) scale_count = std::size_t(scales_shape[0]);
   }
   if (scales_shape.empty() || scale_count != out_groups)
-    return bad_tensor("scales", "shape " + detail::shape_text(scales_shape) + " does not hold " +
+    return bad_tensor("scales", "shape " + tqlib::shape_text(scales_shape) + " does not hold " +
                                     std::to_string(out_groups) + " output groups");
   auto rows = detail::checked_mul(out_groups, c.out_group);
   auto cols = detail::checked_mul(in_groups, c.in_group);
@@ -118,11 +114,11 @@ inline result<imported_layer> make_aqlm_blob(std::span<const std::byte> codes, i
   TQLIB_TRY(L);
   const std::size_t n_codes = L->out_groups * L->in_groups * c.num_codebooks;  // make_layout checked the product
   if (codes.size() != n_codes * detail::int_size(codes_dtype))
-    return bad_tensor("codes", std::to_string(codes.size()) + " bytes, shape " + detail::shape_text(codes_shape) + " needs " +
+    return bad_tensor("codes", std::to_string(codes.size()) + " bytes, shape " + tqlib::shape_text(codes_shape) + " needs " +
                                    std::to_string(n_codes * detail::int_size(codes_dtype)));
   if (codebooks.size() != L->codebook_floats() * detail::float_size(codebooks_dtype))
     return bad_tensor("codebooks", std::to_string(codebooks.size()) + " bytes, shape " +
-                                       detail::shape_text(codebooks_shape) + " needs " +
+                                       tqlib::shape_text(codebooks_shape) + " needs " +
                                        std::to_string(L->codebook_floats() * detail::float_size(codebooks_dtype)));
   if (scales.size() != out_groups * detail::float_size(scales_dtype))
     return bad_tensor("scales", std::to_string(scales.size()) + " bytes for " + std::to_string(out_groups) + " scales");

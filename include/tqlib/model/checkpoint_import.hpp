@@ -38,6 +38,7 @@
 
 #include "tqlib/codec/aqlm_import.hpp"
 #include "tqlib/core/json_depth.hpp"
+#include "tqlib/core/shape_text.hpp"
 #include "tqlib/codec/registry.hpp"
 #include "tqlib/codec/ternary.hpp"
 #include "tqlib/format/hf_folder.hpp"
@@ -68,12 +69,6 @@ namespace import_detail {
 
 inline error bad(std::string_view tensor, std::string why) {
   return make_error(errc::invalid_argument, std::string(tensor) + ": " + std::move(why));
-}
-
-inline std::string shape_text(std::span<const std::uint64_t> s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
 }
 
 // The [rows x cols] a Qwen model needs for a matrix name; nullopt for names it does not load.

@@ -14,6 +14,7 @@
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
 #include "tqlib/core/result.hpp"
+#include "tqlib/core/shape_text.hpp"
 #include "tqlib/format/tensor_source.hpp"
 #include "tqlib/model/config.hpp"
 
@@ -66,12 +67,6 @@ inline const codec::codec_ops* registry_codec(codec::codec_id id) { return codec
 
 namespace detail {
 
-inline std::string shape_string(const std::vector<std::size_t>& s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 class weight_loader {
  public:
   weight_loader(const format::tensor_source& src, codec_lookup lookup) : src_(src), lookup_(lookup) {}
@@ -81,7 +76,7 @@ class weight_loader {
     if (!v) return std::move(v).err();
     const auto& t = *v;
     if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols)
-      return make_error(errc::corrupt, "tensor " + name + " has shape " + shape_string(t.shape) + ", config needs [" +
+      return make_error(errc::corrupt, "tensor " + name + " has shape " + shape_text(t.shape) + ", config needs [" +
                                            std::to_string(rows) + ", " + std::to_string(cols) + "]");
     const auto* ops = lookup_(t.codec);
     if (!ops)
@@ -96,7 +91,7 @@ class weight_loader {
     if (!v) return std::move(v).err();
     const auto& t = *v;
     if (t.shape.size() != 1 || t.shape[0] != n)
-      return make_error(errc::corrupt, "tensor " + name + " has shape " + shape_string(t.shape) + ", config needs [" +
+      return make_error(errc::corrupt, "tensor " + name + " has shape " + shape_text(t.shape) + ", config needs [" +
                                            std::to_string(n) + "]");
     std::vector<float> out(n);
     // Dense vectors are read directly (a few KB); anything else through its codec.

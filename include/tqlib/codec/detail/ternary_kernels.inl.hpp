@@ -106,7 +106,7 @@ struct int8_simd_layout<bitnet_layout, Arch> {
 
 // ternary with VBMI (below): 10 blocks, two 32-byte packs of 5 in one 64-byte load, at a time;
 // D_n, digit n of all 64 bytes (trit_digits_vbmi), holds blocks n and 5 + n of the chunk, each in
-// order. The activations, their bias and scales are paired the same way, once per chunk for all rows.
+// order. The activations and their bias are paired the same way, once per chunk for all rows.
 
 // ternary: digits t + 1 of the trit stream go to the dot product as they are (unsigned, offset
 // 1); a block pair (b even) is one group of 64 with one scale.
@@ -120,7 +120,7 @@ struct int8_simd_layout<ternary_layout, Arch> {
   TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept { return ternary_layout::blocks(cols) / 5 * 5; }
   struct chunk_x {
     __m512i x[5], bias[5];  // activations of blocks n | 5 + n, and their offset correction
-    __m512 d[5];            // their scales
+    __m512 d;               // lane i < 10: the scale of block b + i (0 past the chunk's blocks)
     bool one_pack;          // the upper halves lie past the packs: zero
   };
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t cols, std::size_t b) noexcept {
@@ -133,8 +133,8 @@ struct int8_simd_layout<ternary_layout, Arch> {
       const __m256i bh = c.one_pack ? _mm256_setzero_si256() : ld(a.bias4 + 8 * hi);
       c.x[n] = _mm512_inserti64x4(_mm512_castsi256_si512(ld(a.q + 32 * lo)), xh, 1);
       c.bias[n] = _mm512_srai_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(ld(a.bias4 + 8 * lo)), bh, 1), 7);
-      c.d[n] = _mm512_insertf32x8(_mm512_set1_ps(a.d[lo]), _mm256_set1_ps(c.one_pack ? 0.f : a.d[hi]), 1);
     }
+    c.d = _mm512_maskz_loadu_ps(__mmask16(c.one_pack ? 0x1f : 0x3ff), a.d + b);
     return c;
   }
   TQLIB_KERNEL_INLINE static __m512i chunk_bytes(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c) noexcept {
@@ -154,12 +154,14 @@ struct int8_simd_layout<ternary_layout, Arch> {
     const std::size_t groups = ternary_layout::groups(cols) - b / 2;
     const __m128i h = groups >= 8 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b))
                                   : _mm_maskz_loadu_epi16(__mmask8((1u << groups) - 1), row + b);
-    const __m512 g = _mm512_castps256_ps512(_mm256_cvtph_ps(h));
+    // Lane i < 10: the group scale of block b + i times its activation scale, so that each of the
+    // five steps below needs only one permute to spread them.
+    const __m512 scales = _mm512_mul_ps(
+        _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 0, 0, 0, 0, 0, 0), _mm512_castps256_ps512(_mm256_cvtph_ps(h))), c.d);
     TQLIB_INT8_UNROLL
     for (std::size_t n = 0; n < 5; ++n) {
-      const __m512i lanes = _mm512_inserti64x4(_mm512_set1_epi32(int(n / 2)), _mm256_set1_epi32(int((n + 5) / 2)), 1);
-      const __m512 scale = _mm512_mul_ps(_mm512_permutexvar_ps(lanes, g), c.d[n]);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(f, high, n, c)), scale, acc);
+      const __m512i lanes = _mm512_inserti64x4(_mm512_set1_epi32(int(n)), _mm256_set1_epi32(int(n + 5)), 1);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(f, high, n, c)), _mm512_permutexvar_ps(lanes, scales), acc);
     }
     return acc;
   }

@@ -10,10 +10,26 @@ namespace detail {
 // trit2 with VBMI, 10 blocks (20 stream blocks: four 32-byte packs) at a time. Block j of the chunk
 // is stream blocks 2j (digit 0) and 2j + 1 (digit 1, times 3), so with Z1 = packs 0 | 2 and
 // Z2 = packs 1 | 3 in one register each, blocks j and j + 5 sit at the same digit positions of the
-// two halves: u = digit_{2j % 5} + 3 digit_{(2j + 1) % 5}, two table lookups (trit_digits_vbmi)
-// and an add, is q + 4 in 0..8 for both blocks. The activations, their bias (offset 4) and scales
-// are paired the same way once per chunk for all rows; the 16-weight group scales of a row come
-// from its codes with one vpermps each into trit_group_scale.
+// two halves, and u = digit_{2j % 5} + 3 digit_{(2j + 1) % 5} is q + 4 in 0..8 for both blocks.
+// For j = 0, 1, 3, 4 both digits are adjacent positions of the same byte, so u is one table lookup
+// (trit2_pair_table: two vpermi2b and a blend); block 2 straddles Z1 and Z2 (digit 4 of one, digit
+// 0 of the other): two lookups and an add. The activations and their bias (offset 4) are paired
+// the same way once per chunk for all rows; a row's 16-weight group scales come from its codes with
+// one vpermps each into trit_group_scale, times the blocks' activation scales.
+#if TQLIB_INT8_VBMI
+// pair[a][f] = digit a + 3 * digit a + 1 of byte f (trit_digit's arithmetic, canonical byte or not).
+struct trit2_pair_tables {
+  alignas(64) std::uint8_t pair[4][256];
+};
+inline constexpr trit2_pair_tables trit2_pair_table = [] {
+  trit2_pair_tables t{};
+  for (std::size_t a = 0; a < 4; ++a)
+    for (unsigned f = 0; f < 256; ++f)
+      t.pair[a][f] = std::uint8_t(trit_digit(std::uint8_t(f), a) + 3 * trit_digit(std::uint8_t(f), a + 1));
+  return t;
+}();
+#endif
+
 template <class Arch>
 struct int8_simd_layout<trit_layout<2>, Arch> {
 #if TQLIB_INT8_VBMI
@@ -28,7 +44,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
   }
   struct chunk_x {
     __m512i x[5], bias[5];  // activations of blocks j | 5 + j, and their offset correction
-    __m512 d[5];            // their scales
+    __m512 d;               // lane i < 10: the scale of block b + i (0 past the chunk's blocks)
     std::size_t packs;      // of the chunk, 4 but in the last
   };
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t cols, std::size_t b) noexcept {
@@ -45,8 +61,8 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
       c.bias[j] = _mm512_srai_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(has_lo ? ld(a.bias4 + 8 * lo) : _mm256_setzero_si256()),
                                                        has_hi ? ld(a.bias4 + 8 * hi) : _mm256_setzero_si256(), 1),
                                     5);
-      c.d[j] = _mm512_insertf32x8(_mm512_set1_ps(has_lo ? a.d[lo] : 0.f), _mm256_set1_ps(has_hi ? a.d[hi] : 0.f), 1);
     }
+    c.d = _mm512_maskz_loadu_ps(__mmask16((1u << blocks) - 1), a.d + b);
     return c;
   }
   struct chunk_w {
@@ -69,10 +85,15 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
   }
   // Sixteen int32 lanes: blocks b + j (lanes 0-7) and b + 5 + j (lanes 8-15).
   TQLIB_KERNEL_INLINE static __m512i chunk_dot(const chunk_w& w, std::size_t j, const chunk_x& c) noexcept {
-    const std::size_t s0 = 2 * j, s1 = 2 * j + 1;
-    const __m512i d0 = trit_digits_vbmi(s0 < 5 ? w.z1 : w.z2, s0 < 5 ? w.h1 : w.h2, trit_digit_table.digit[0][s0 % 5]);
-    const __m512i d1 = trit_digits_vbmi(s1 < 5 ? w.z1 : w.z2, s1 < 5 ? w.h1 : w.h2, trit_digit_table.digit[1][s1 % 5]);
-    return _mm512_dpbusd_epi32(c.bias[j], _mm512_add_epi8(d0, d1), c.x[j]);
+    __m512i u;
+    if (j == 2) {  // digit 4 of Z1, digit 0 of Z2
+      u = _mm512_add_epi8(trit_digits_vbmi(w.z1, w.h1, trit_digit_table.digit[0][4]),
+                          trit_digits_vbmi(w.z2, w.h2, trit_digit_table.digit[1][0]));
+    } else {  // digits 2j, 2j + 1 of Z1 (j < 2) or 2j - 5, 2j - 4 of Z2
+      u = j < 2 ? trit_digits_vbmi(w.z1, w.h1, trit2_pair_table.pair[2 * j])
+                : trit_digits_vbmi(w.z2, w.h2, trit2_pair_table.pair[2 * j - 5]);
+    }
+    return _mm512_dpbusd_epi32(c.bias[j], u, c.x[j]);
   }
   TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                      __m512 acc) noexcept {
@@ -83,15 +104,16 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
     std::memcpy(&s_row, row, 4);
     const __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 4 + b)));
     const __m512 table = _mm512_mul_ps(_mm512_loadu_ps(trit_group_scale.data()), _mm512_set1_ps(s_row));
-    const __m512 lo = _mm512_permutexvar_ps(_mm512_and_si512(codes, _mm512_set1_epi32(15)), table);
-    const __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), table);
+    // Lane i: the scales of the two groups of block b + i, times its activation scale, so that
+    // each of the five steps below needs only one permute to spread them.
+    const __m512 lo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(codes, _mm512_set1_epi32(15)), table), c.d);
+    const __m512 hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), table), c.d);
     TQLIB_INT8_UNROLL
     for (std::size_t j = 0; j < 5; ++j) {
       // lanes: 4 x group lo of block j, 4 x its hi, then the same for block j + 5
       const int l = int(j), h = int(j + 5);
       const __m512i lanes = _mm512_setr_epi32(l, l, l, l, 16 + l, 16 + l, 16 + l, 16 + l, h, h, h, h, 16 + h, 16 + h, 16 + h, 16 + h);
-      const __m512 scale = _mm512_mul_ps(_mm512_permutex2var_ps(lo, lanes, hi), c.d[j]);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(w, j, c)), scale, acc);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(w, j, c)), _mm512_permutex2var_ps(lo, lanes, hi), acc);
     }
     return acc;
   }

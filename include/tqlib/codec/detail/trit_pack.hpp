@@ -173,8 +173,15 @@ TQLIB_KERNEL_INLINE __m256i decode_trit_digits_avx2(const std::byte* stream, std
   // Tail: the (up to 7) bytes this block uses, spread to their elements with one vpshufb.
   const std::size_t k = b - 5 * packs, first = 32 * k / 5;
   const std::size_t avail = trit_stream_bytes(blocks) - 32 * packs - first;
+  // A fixed-size copy where 8 bytes are there: a copy of variable size is a call to memcpy, and a
+  // call inside the kernels' unrolled row loops spills every vector register (it halved trit2's
+  // matvec at 896 columns).
+  const std::byte* tail = stream + 32 * packs + first;
   std::uint64_t word = 0;
-  std::memcpy(&word, stream + 32 * packs + first, std::min<std::size_t>(8, avail));
+  if (avail >= 8) [[likely]]
+    std::memcpy(&word, tail, 8);
+  else
+    for (std::size_t i = 0; i < avail; ++i) word |= std::uint64_t(std::uint8_t(tail[i])) << (8 * i);
   const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi64x(std::int64_t(word)),
                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.byte[k])));
   return trit_digits_avx2(bytes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.mul[k])));

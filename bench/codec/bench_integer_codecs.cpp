@@ -1,7 +1,6 @@
 // Encode, decode and matvec of the integer codecs at Qwen2.5-0.5B shapes, one thread. Matvec runs
-// out of cache: the packed matrix is copied until the copies exceed 256 MB and each iteration
-// uses the next copy. BM_plain_read streams the very same bytes (summing them as 64-bit words)
-// so the two packed-bytes/s figures compare directly.
+// out of cache and BM_plain_read streams the very same bytes (common/out_of_cache.hpp), so the two
+// packed-bytes/s figures compare directly.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -11,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/out_of_cache.hpp"
 #include "tqlib/codec/registry.hpp"
 #include "tqlib/core/rng.hpp"
 
@@ -18,11 +18,9 @@ using namespace tqlib;
 
 namespace {
 
-constexpr std::size_t out_of_cache_bytes = std::size_t(256) << 20;
-
 struct prepared {
   std::vector<float> w;
-  std::vector<std::vector<std::byte>> copies;
+  tqlib_bench::out_of_cache_copies copies;
 };
 
 const codec::codec_ops& ops_of(int id) { return *codec::find(codec::codec_id(id)); }
@@ -34,9 +32,7 @@ prepared& prepare(int id, std::size_t rows, std::size_t cols) {
     xoshiro256ss rng(rows * 131 + cols);
     p.w.resize(rows * cols);
     for (auto& v : p.w) v = 0.02f * float(rng.normal());
-    auto blob = ops_of(id).encode(p.w.data(), rows, cols, {});
-    const std::size_t n = std::max<std::size_t>(1, out_of_cache_bytes / blob->size());
-    p.copies.assign(n, *blob);
+    p.copies = tqlib_bench::out_of_cache_copies(*ops_of(id).encode(p.w.data(), rows, cols, {}));
   }
   return p;
 }
@@ -47,13 +43,11 @@ void BM_matvec(benchmark::State& state) {
   auto& p = prepare(id, rows, cols);
   std::vector<float> x(cols, 0.5f), y(rows);
   for (std::size_t i = 0; i < cols; ++i) x[i] = float(i % 7) - 3.f;
-  std::size_t c = 0;
   for (auto _ : state) {
-    ops_of(id).matvec(p.copies[c], rows, cols, x.data(), y.data(), 0, rows);
+    ops_of(id).matvec(p.copies.next(), rows, cols, x.data(), y.data(), 0, rows);
     benchmark::DoNotOptimize(y.data());
-    c = (c + 1) % p.copies.size();
   }
-  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies[0].size()));
+  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies.bytes()));
   state.counters["Gweights/s"] = benchmark::Counter(double(rows * cols) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(std::string(ops_of(id).name) + " " + simd::active_arch_name());
 }
@@ -62,17 +56,8 @@ void BM_plain_read(benchmark::State& state) {
   const int id = int(state.range(0));
   const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
   auto& p = prepare(id, rows, cols);
-  std::size_t c = 0;
-  for (auto _ : state) {
-    const auto& b = p.copies[c];
-    std::uint64_t s = 0;
-    const std::size_t words = b.size() / 8;
-    const auto* q = reinterpret_cast<const std::uint64_t*>(b.data());
-    for (std::size_t i = 0; i < words; ++i) s += q[i];
-    benchmark::DoNotOptimize(s);
-    c = (c + 1) % p.copies.size();
-  }
-  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies[0].size()));
+  for (auto _ : state) benchmark::DoNotOptimize(tqlib_bench::plain_read_sum(p.copies.next()));
+  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies.bytes()));
   state.SetLabel(std::string(ops_of(id).name) + " bytes");
 }
 
@@ -91,7 +76,7 @@ void BM_decode(benchmark::State& state) {
   auto& p = prepare(id, rows, cols);
   std::vector<float> out(cols);
   for (auto _ : state)
-    for (std::size_t r = 0; r < rows; ++r) ops_of(id).decode_row(p.copies[0], rows, cols, r, out.data());
+    for (std::size_t r = 0; r < rows; ++r) ops_of(id).decode_row(p.copies.first(), rows, cols, r, out.data());
   state.SetItemsProcessed(std::int64_t(state.iterations() * rows * cols));
   state.SetLabel(std::string(ops_of(id).name));
 }

@@ -54,18 +54,18 @@ tqlib_bench::out_of_cache_copies& copies_of(unsigned C, unsigned nbits, std::siz
 
 void BM_aqlm_matvec(benchmark::State& state) {
   const auto C = unsigned(state.range(0)), nbits = unsigned(state.range(1));
-  const layer l{{}, std::size_t(state.range(2)), std::size_t(state.range(3))};
-  auto& copies = copies_of(C, nbits, l.rows, l.cols);
+  const auto rows = std::size_t(state.range(2)), cols = std::size_t(state.range(3));
+  auto& copies = copies_of(C, nbits, rows, cols);
   const auto& ops = aq::aqlm_ops();
-  if (!ops.validate(copies.first(), l.rows, l.cols)) std::abort();
-  std::vector<float> x(l.cols, 0.5f), y(l.rows);
+  if (!ops.validate(copies.first(), rows, cols)) std::abort();
+  std::vector<float> x(cols, 0.5f), y(rows);
   for (auto _ : state) {
-    ops.matvec(copies.next(), l.rows, l.cols, x.data(), y.data(), 0, l.rows);
+    ops.matvec(copies.next(), rows, cols, x.data(), y.data(), 0, rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(copies.bytes()));
   state.SetLabel(std::string(tqlib::simd::active_arch_name()) + " bpw " +
-                 std::to_string(ops.bits_per_weight(copies.first(), l.rows, l.cols)));
+                 std::to_string(ops.bits_per_weight(copies.first(), rows, cols)));
 }
 
 // T tokens of prefill through matmul, as weights (rows*cols) times tokens per second.

@@ -109,7 +109,8 @@ TEST_CASE("trit2 bits per weight stay under 3.5", "[codec][trit]") {
 }
 
 TEST_CASE("trit2 kernels match the scalar integer reference on every architecture", "[codec][trit]") {
-  for (auto [rows, cols] : {std::pair<std::size_t, std::size_t>{1, 1}, {3, 33}, {5, 100}, {6, 161}, {17, 320}, {9, 896}, {13, 4864}})
+  for (auto [rows, cols] : {std::pair<std::size_t, std::size_t>{1, 1}, {3, 33}, {4, 96}, {5, 100}, {6, 161}, {17, 320}, {7, 405},
+                              {9, 896}, {13, 4864}})
     int8_checks::kernels_match_integer_reference<trit2_kernels, trit2_layout>(trit2_ops(), rows, cols, rows + 5 * cols);
   int8_checks::ops_matvec_close_to_float(trit2_ops(), 9, 896, 2);
   int8_checks::ops_matvec_close_to_float(trit2_ops(), 5, 33, 2);

@@ -35,22 +35,29 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
 #if TQLIB_INT8_VBMI
   using L = trit_layout<2>;
   static constexpr std::size_t chunk_blocks = 10;
-  // Whole packs only (blocks whose two stream blocks are both in packs): the last chunk may have 1,
-  // 2 or 3 of its 4 packs, and then 2, 5 or 7 blocks; its other lanes are left at zero.
+  // Blocks whose two stream blocks are both in packs: the last chunk may have 1, 2 or 3 of its 4
+  // packs, and then 2, 5 or 7 blocks; its other lanes are left at zero. When the stream ends in a
+  // one-block tail (2 * blocks % 5 == 1, e.g. 896 columns), that tail block is digit 1 of the row's
+  // last block and the pack it would start sits at an odd position of the last chunk (pack index 1
+  // or 3: digit 0 of Z2's lower or upper half), so the chunk takes it too (tail_pack) and covers
+  // the whole row: 3 or 8 blocks.
+  TQLIB_KERNEL_INLINE static bool one_block_tail(std::size_t cols) noexcept { return 2 * L::blocks(cols) % 5 == 1; }
   TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept {
     const std::size_t packs = 2 * L::blocks(cols) / 5;
     constexpr std::size_t covered[4] = {0, 2, 5, 7};
-    return 10 * (packs / 4) + covered[packs % 4];
+    return 10 * (packs / 4) + covered[packs % 4] + (one_block_tail(cols) ? 1 : 0);
   }
   struct chunk_x {
     __m512i x[5], bias[5];  // activations of blocks j | 5 + j, and their offset correction
     __m512 d;               // lane i < 10: the scale of block b + i (0 past the chunk's blocks)
     std::size_t packs;      // of the chunk, 4 but in the last
+    bool tail_pack;         // the last chunk, taking a one-block tail as pack `packs`
   };
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t cols, std::size_t b) noexcept {
     chunk_x c;
     const std::size_t blocks = std::min<std::size_t>(10, chunk_end(cols, a.blocks) - b);
     c.packs = std::min<std::size_t>(4, 2 * L::blocks(cols) / 5 - 2 * b / 5);
+    c.tail_pack = c.packs < 4 && one_block_tail(cols);
     const auto ld = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
     for (std::size_t j = 0; j < 5; ++j) {
       const std::size_t lo = b + j, hi = b + 5 + j;
@@ -69,7 +76,19 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
     __m512i z1, z2;
     __mmask64 h1, h2;
   };
-  TQLIB_KERNEL_INLINE static chunk_w chunk_weights(const std::byte* row, std::size_t cols, std::size_t b, std::size_t packs) noexcept {
+  // 32 bytes whose digit 0 is the one-block tail's digits (the tail's trit m is digit m % 5 of its
+  // byte m / 5, trit_pack.hpp): 0, 86 and 171 are the fixed-point bytes of digit 0 = 0, 1, 2 (their
+  // other digits are 0, meeting only zero activations).
+  TQLIB_KERNEL_INLINE static __m256i tail_as_pack(const std::byte* tail) noexcept {
+    const __m256i bytes = _mm256_broadcastsi128_si256(_mm_maskz_loadu_epi8(0x7f, tail));  // 7 bytes
+    const __m256i spread = _mm256_shuffle_epi8(bytes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.byte[0])));
+    const __m256i digits = trit_digits_avx2(spread, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.mul[0])));
+    const __m256i to_byte = _mm256_setr_epi8(0, 86, char(171), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                             0, 86, char(171), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm256_shuffle_epi8(to_byte, digits);
+  }
+  TQLIB_KERNEL_INLINE static chunk_w chunk_weights(const std::byte* row, std::size_t cols, std::size_t b, std::size_t packs,
+                                                   bool tail_pack) noexcept {
     const std::byte* p = row + L::stream_offset(cols) + 32 * (2 * b / 5);
     const auto ld = [](const std::byte* q) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)); };
     __m512i z1, z2;
@@ -78,8 +97,9 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
       z2 = _mm512_inserti64x4(_mm512_castsi256_si512(ld(p + 32)), ld(p + 96), 1);
     } else {  // the packs past the stream's read as zero bytes (their lanes' activations are 0)
       const __m256i zero = _mm256_setzero_si256();
+      const __m256i tail = tail_pack ? tail_as_pack(p + 32 * packs) : zero;  // pack index 1 or 3
       z1 = _mm512_inserti64x4(_mm512_castsi256_si512(ld(p)), packs > 2 ? ld(p + 64) : zero, 1);
-      z2 = _mm512_zextsi256_si512(packs > 1 ? ld(p + 32) : zero);
+      z2 = _mm512_inserti64x4(_mm512_castsi256_si512(packs > 1 ? ld(p + 32) : tail), packs == 3 ? tail : zero, 1);
     }
     return {z1, z2, _mm512_movepi8_mask(z1), _mm512_movepi8_mask(z2)};
   }
@@ -97,7 +117,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
   }
   TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                      __m512 acc) noexcept {
-    const chunk_w w = chunk_weights(row, cols, b, c.packs);
+    const chunk_w w = chunk_weights(row, cols, b, c.packs, c.tail_pack);
     // Code byte b + j holds groups 2(b + j) (low nibble) and 2(b + j) + 1. 16 bytes read: the
     // stream follows the codes in the row.
     float s_row;
@@ -119,7 +139,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
   }
   TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                    std::size_t count, std::int32_t* out) noexcept {
-    const chunk_w w = chunk_weights(row, cols, b, c.packs);
+    const chunk_w w = chunk_weights(row, cols, b, c.packs, c.tail_pack);
     for (std::size_t j = 0; j < 5 && j < count; ++j) {
       const __m512i s = chunk_dot(w, j, c);
       out[j] = _mm512_mask_reduce_add_epi32(0x00ff, s);

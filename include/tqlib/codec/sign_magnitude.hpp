@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/detail/codec_support.hpp"
 #include "tqlib/codec/hadamard.hpp"
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
@@ -125,7 +126,8 @@ constexpr bool sm_negative(const std::byte* block, std::size_t i) noexcept {
   return (std::to_integer<unsigned>(block[2 + i / 8]) >> (i % 8)) & 1u;
 }
 
-inline float sm_scale(const std::byte* block) noexcept { return f16_to_f32(load_le<std::uint16_t>(block)); }
+// Kernels load one per block: f16_at converts with F16C where the translation unit has it.
+TQLIB_KERNEL_INLINE float sm_scale(const std::byte* block) noexcept { return detail::f16_at(block); }
 
 // out[i] = rotated coordinate i of the block.
 inline void sm_decode_block_rotated(const std::byte* block, std::size_t n, unsigned magnitude_bits,

@@ -12,7 +12,6 @@
 #include <wasm_simd128.h>
 #endif
 
-#include "tqlib/codec/detail/codec_support.hpp"
 #include "tqlib/codec/sign_magnitude.hpp"
 
 namespace tqlib::codec {
@@ -181,8 +180,7 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
         acc2 = _mm512_add_epi32(acc2, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), x1));
 #endif
       }
-      // f16_at: the F16C instruction (sm_scale converts in software, for any target).
-      const float scale = p.unit[b] * f16_at(row + d.byte);
+      const float scale = p.unit[b] * sm_scale(row + d.byte);
       total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc2)), _mm512_set1_ps(scale), total);
     }
     y[r] = _mm512_reduce_add_ps(total);

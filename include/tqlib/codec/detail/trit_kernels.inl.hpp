@@ -80,9 +80,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
   // byte m / 5, trit_pack.hpp): 0, 86 and 171 are the fixed-point bytes of digit 0 = 0, 1, 2 (their
   // other digits are 0, meeting only zero activations).
   TQLIB_KERNEL_INLINE static __m256i tail_as_pack(const std::byte* tail) noexcept {
-    const __m256i bytes = _mm256_broadcastsi128_si256(_mm_maskz_loadu_epi8(0x7f, tail));  // 7 bytes
-    const __m256i spread = _mm256_shuffle_epi8(bytes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.byte[0])));
-    const __m256i digits = trit_digits_avx2(spread, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.mul[0])));
+    const __m256i digits = trit_tail_digits_avx2(_mm256_broadcastsi128_si256(_mm_maskz_loadu_epi8(0x7f, tail)), 0);  // 7 bytes
     const __m256i to_byte = _mm256_setr_epi8(0, 86, char(171), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
                                              0, 86, char(171), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm256_shuffle_epi8(to_byte, digits);

@@ -163,6 +163,13 @@ inline constexpr trit_tail_tables trit_tail = [] {
 }();
 
 #if defined(__AVX2__)
+// Digits of tail block k, given the (up to 7) bytes it uses, counted from byte 32k / 5 of the tail,
+// at the start of both 128-bit lanes: one vpshufb spreads them to their elements.
+TQLIB_KERNEL_INLINE __m256i trit_tail_digits_avx2(__m256i bytes, std::size_t k) noexcept {
+  const __m256i spread = _mm256_shuffle_epi8(bytes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.byte[k])));
+  return trit_digits_avx2(spread, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.mul[k])));
+}
+
 // Digits (0, 1, 2) of block b.
 TQLIB_KERNEL_INLINE __m256i decode_trit_digits_avx2(const std::byte* stream, std::size_t blocks, std::size_t b) noexcept {
   const std::size_t packs = blocks / 5;
@@ -170,7 +177,7 @@ TQLIB_KERNEL_INLINE __m256i decode_trit_digits_avx2(const std::byte* stream, std
     const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(stream + 32 * (b / 5)));
     return trit_digits_avx2(bytes, _mm256_set1_epi8(char(pow3[b % 5])));
   }
-  // Tail: the (up to 7) bytes this block uses, spread to their elements with one vpshufb.
+  // Tail: the (up to 7) bytes this block uses.
   const std::size_t k = b - 5 * packs, first = 32 * k / 5;
   const std::size_t avail = trit_stream_bytes(blocks) - 32 * packs - first;
   // A fixed-size copy where 8 bytes are there: a copy of variable size is a call to memcpy, and a
@@ -182,9 +189,7 @@ TQLIB_KERNEL_INLINE __m256i decode_trit_digits_avx2(const std::byte* stream, std
     std::memcpy(&word, tail, 8);
   else
     for (std::size_t i = 0; i < avail; ++i) word |= std::uint64_t(std::uint8_t(tail[i])) << (8 * i);
-  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi64x(std::int64_t(word)),
-                                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.byte[k])));
-  return trit_digits_avx2(bytes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(trit_tail.mul[k])));
+  return trit_tail_digits_avx2(_mm256_set1_epi64x(std::int64_t(word)), k);
 }
 
 // Trits of block b as signed bytes.

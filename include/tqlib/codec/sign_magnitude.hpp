@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -27,6 +28,7 @@
 #include "tqlib/codec/codec.hpp"
 #include "tqlib/codec/detail/codec_support.hpp"
 #include "tqlib/codec/hadamard.hpp"
+#include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
 #include "tqlib/simd/vector_ops.hpp"
@@ -251,21 +253,74 @@ inline result<void> sm_encode_block(const sm_format& f, const float* z, std::siz
   return {};
 }
 
-// --- int16 arithmetic of the AVX-512 matvec path ---------------------------------------------
-// Activation blocks are scaled to +-8191 and codebook magnitudes to 4096 * L_k / L_max, so every
-// product is below 2^25 and 8 pair-sums per lane of a 256-block stay far inside int32.
-inline constexpr float sm_activation_q_max = 8191.f;
-inline constexpr float sm_level_q_max = 4096.f;
+// --- integer arithmetic of the SIMD matvec paths ---------------------------------------------
+// Every SIMD path but SSE4.2 computes a row's dot product in integers: each rotated activation
+// block is rounded to int8 with its own step max|xr_b| / 127 (as llama.cpp rounds activations to
+// q8_K per 256 values), and the codebook magnitudes to int8 with step L_max / 127. Products of
+// int8 values are what AVX-512 VNNI's vpdpbusd multiplies 64 at a time; AVX2 and WebAssembly SIMD
+// multiply the same values in int16 lanes, so every path has the same int32 sums per block
+// (|sum| <= 256 * 127 * 127 < 2^22: exact, also as a float). The rounding adds 0.9% RMS to a dot
+// product, against 9.5% from the 4-bit code itself (docs/codecs/tq4_1s.md).
+inline constexpr float sm_activation_q_max = 127.f;
+inline constexpr float sm_level_q_max = 127.f;
 
-TQLIB_KERNEL_INLINE std::int16_t sm_quantized_level(float level, float lmax) noexcept {
-  return std::int16_t(std::lrintf(level * sm_level_q_max / lmax));
+TQLIB_KERNEL_INLINE std::int8_t sm_quantized_level(float level, float lmax) noexcept {
+  return std::int8_t(std::lrintf(level * sm_level_q_max / lmax));
 }
 
-// Largest |difference| between the int16 path and the exact rotated-domain dot of one row:
+// Rounds one rotated activation block to q[n] as the integer paths do, with the rounding of the
+// other int8 codecs (int8_activations.hpp); returns its step max|xr| / 127 (0 for an all-zero
+// block). A NaN or infinite activation makes the step NaN (q all 0), so the row's output is NaN.
+inline float sm_quantize_activation_block(const float* xr, std::size_t n, std::int8_t* q) noexcept {
+  const float amax = detail::activation_amax(xr, n);
+  if (!(amax <= std::numeric_limits<float>::max())) {
+    std::fill(q, q + n, std::int8_t(0));
+    return std::numeric_limits<float>::quiet_NaN();
+  }
+  detail::round_activations(xr, n, amax > 0 ? sm_activation_q_max / amax : 0.f, q);
+  return amax / sm_activation_q_max;
+}
+
+// Signed int8 level of every 4-bit code (sign << 3 | magnitude index) of a block whose largest
+// magnitude is magnitude[2^b - 1]; codes with an index past the codebook give 0.
+inline std::array<std::int8_t, 16> sm_code_levels(const float* magnitude, unsigned magnitude_bits) noexcept {
+  std::array<std::int8_t, 16> levels{};
+  const float lmax = magnitude[(1u << magnitude_bits) - 1];
+  for (unsigned code = 0; code < 16; ++code) {
+    const unsigned k = code & 7u;
+    const std::int8_t v = k < (1u << magnitude_bits) ? sm_quantized_level(magnitude[k], lmax) : std::int8_t(0);
+    levels[code] = code & 8u ? std::int8_t(-v) : v;
+  }
+  return levels;
+}
+
+// Scalar reference of the integer paths: the same roundings, exact integer sums per block, each
+// sum times (activation step) * (level step) * (block scale). SIMD integer kernels equal it up to
+// float rounding of that last product and of the sum over blocks.
+inline double sm_dot_row_integer_ref(const std::byte* row, const sm_row_plan& plan, unsigned magnitude_bits,
+                                     const float* xr) {
+  double acc = 0;
+  std::array<std::int8_t, sm_max_block> q{};
+  for (const auto& b : plan.blocks) {
+    const float dx = sm_quantize_activation_block(xr + b.col, b.size, q.data());
+    const auto levels = sm_code_levels(b.magnitude, magnitude_bits);
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < b.size; ++i) {
+      const unsigned code = (sm_negative(row + b.byte, i) ? 8u : 0u) |
+                            sm_magnitude_index(row + b.byte, b.size, magnitude_bits, i);
+      sum += std::int64_t(q[i]) * levels[code];
+    }
+    const double dw = double(b.magnitude[(1u << magnitude_bits) - 1]) / sm_level_q_max;
+    acc += double(sum) * dx * dw * sm_scale(row + b.byte);
+  }
+  return acc;
+}
+
+// Largest |difference| between the integer paths and the exact rotated-domain dot of one row:
 // per coordinate |w| * dx/2 + |xr| * dw/2 + dx*dw/4, with dx the activation step of the block and
-// dw = scale * L_max / 4096 the level step (rounding to nearest), plus float accumulation slack.
-inline double sm_int16_error_bound(const std::byte* row, const sm_row_plan& plan, unsigned magnitude_bits,
-                                   const float* xr) {
+// dw = scale * L_max / 127 the level step (rounding to nearest), plus float accumulation slack.
+inline double sm_integer_error_bound(const std::byte* row, const sm_row_plan& plan, unsigned magnitude_bits,
+                                     const float* xr) {
   double bound = 0, mag = 0;
   std::vector<float> w(sm_max_block);
   for (const auto& b : plan.blocks) {
@@ -285,6 +340,9 @@ inline double sm_int16_error_bound(const std::byte* row, const sm_row_plan& plan
 // --- SIMD kernels ---------------------------------------------------------------------------------
 template <class Arch>
 struct sign_magnitude_kernels {
+  // Whether matvec computes with the integer arithmetic above (sm_dot_row_integer_ref) on this
+  // architecture; where not (SSE4.2, emulated), it decodes to float (sm_dot_row_ref).
+  static bool integer_matvec() noexcept;
   // y[r] = sum over blocks of dot(decoded rotated block, xr block), rows r0..r1; xr is the
   // activation rotated block by block (padded_cols values).
   static void matvec(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,

@@ -8,6 +8,7 @@
 // per-architecture translation units that `tqlib_add_simd_dispatch()` adds to the program.
 #include <cstdlib>
 #include <string_view>
+#include <type_traits>
 
 #include "tqlib/simd/arch.hpp"
 
@@ -25,6 +26,13 @@ namespace tqlib::simd {
 namespace detail {
 template <class Arch>
 bool cpu_supports() noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  // The VBMI target is also built with -mgfni (cmake/tqlibDispatch.cmake): the sign-magnitude
+  // codecs transpose bit planes with GF2P8AFFINEQB. Every CPU with VNNI and VBMI so far has GFNI
+  // (Ice Lake and later, Zen 4 and later); xsimd does not check it.
+  if constexpr (std::is_same_v<Arch, xsimd::avx512vnni<xsimd::avx512vbmi>>)
+    if (!__builtin_cpu_supports("gfni")) return false;
+#endif
   if constexpr (requires { xsimd::available_architectures().has(Arch{}); })
     return xsimd::available_architectures().has(Arch{});
   else

@@ -1,5 +1,6 @@
 #pragma once
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -84,101 +85,213 @@ TQLIB_KERNEL_INLINE void sm_for_each_chunk(const sm_lane_decoder<Arch, MB>& dec,
   }
 }
 
-// What the int16 paths (AVX-512, AVX2, wasm) share, prepared once per call: the activations
-// quantized per block (docs/codecs/tq4_1s.md: round(xr * 8191 / max|xr_b|)) and stored in the
-// order the path's decoder produces weights, block b's from at[b] (blocks rounded up to `pad`
-// coordinates, the padding zero); the 16-entry code tables (sign << 3 | magnitude index) of each
-// block's signed int16 levels, low bytes then high bytes; and unit[b], activation step times
-// level step (the block scale still to be applied per row).
-struct sm_int16_prepared {
+// What the integer paths share, prepared once per call (see "integer arithmetic" in
+// sign_magnitude.hpp): the activations rounded per block and stored as T (int8 for vpdpbusd,
+// int16 for the paths that multiply in int16 lanes) in the order the path's decoder produces
+// weights, block b's from at[b] (blocks rounded up to `pad` coordinates, the padding zero), and
+// xsum[b], the sum of block b's rounded activations; the 16-entry code tables (sign << 3 |
+// magnitude index) of each block's signed levels, low bytes then high bytes of their int16 form
+// (the low bytes are the int8 levels); and unit[b], activation step times level step (the block
+// scale still to be applied per row).
+template <class T>
+struct sm_integer_prepared {
   std::vector<std::size_t> at;
-  std::vector<std::int16_t> xq;
+  std::vector<T> xq;
+  std::vector<std::int32_t> xsum;
   std::vector<float> unit;
   std::vector<std::uint8_t> tables;  // per block: 16 low bytes, 16 high bytes
 };
 
 // order(i): where coordinate i of a block goes among the block's stored activations.
-template <unsigned MB, class Order>
-inline sm_int16_prepared sm_prepare_int16(const sm_block_desc* blocks, std::size_t nblocks, const float* xr, std::size_t pad,
-                                          Order order) {
-  sm_int16_prepared p;
+template <unsigned MB, class T, class Order>
+inline sm_integer_prepared<T> sm_prepare_integer(const sm_block_desc* blocks, std::size_t nblocks, const float* xr,
+                                                 std::size_t pad, Order order) {
+  sm_integer_prepared<T> p;
   p.at.assign(nblocks + 1, 0);
   for (std::size_t b = 0; b < nblocks; ++b) p.at[b + 1] = p.at[b] + (blocks[b].size + pad - 1) / pad * pad;
   p.xq.assign(p.at[nblocks], 0);
+  p.xsum.resize(nblocks);
   p.unit.resize(nblocks);
   p.tables.resize(nblocks * 32);
+  std::int8_t q[sm_max_block];
   for (std::size_t b = 0; b < nblocks; ++b) {
     const sm_block_desc& d = blocks[b];
-    float amax = 0;
-    for (std::size_t i = 0; i < d.size; ++i) amax = std::max(amax, std::fabs(xr[d.col + i]));
-    const float inv = amax > 0 ? sm_activation_q_max / amax : 0.f;
-    for (std::size_t i = 0; i < d.size; ++i) p.xq[p.at[b] + order(i)] = std::int16_t(std::lrintf(xr[d.col + i] * inv));
-    const float lmax = d.magnitude[(1u << MB) - 1];
+    const float dx = sm_quantize_activation_block(xr + d.col, d.size, q);
+    std::int32_t sum = 0;
+    for (std::size_t i = 0; i < d.size; ++i) p.xq[p.at[b] + order(i)] = q[i], sum += q[i];
+    p.xsum[b] = sum;
+    const auto levels = sm_code_levels(d.magnitude, MB);
     for (unsigned code = 0; code < 16; ++code) {
-      const unsigned k = code & 7u;
-      std::int16_t v = k < (1u << MB) ? sm_quantized_level(d.magnitude[k], lmax) : std::int16_t(0);
-      if (code & 8u) v = std::int16_t(-v);
-      p.tables[b * 32 + code] = std::uint8_t(std::uint16_t(v) & 0xffu);
-      p.tables[b * 32 + 16 + code] = std::uint8_t(std::uint16_t(v) >> 8);
+      p.tables[b * 32 + code] = std::uint8_t(levels[code]);
+      p.tables[b * 32 + 16 + code] = levels[code] < 0 ? 0xffu : 0u;
     }
-    p.unit[b] = amax / sm_activation_q_max * lmax / sm_level_q_max;
+    p.unit[b] = dx * d.magnitude[(1u << MB) - 1] / sm_level_q_max;
   }
   return p;
 }
 
 #if defined(__AVX512BW__)
-// AVX-512BW path: int16 arithmetic, 64 coordinates per step. Quantization (docs/codecs/tq4_1s.md):
-// activation block b -> round(xr * 8191 / max|xr_b|), codebook -> round(L_k * 4096 / L_max); with
-// |products| < 2^25 the int32 sums of a 256-block cannot overflow. The error this adds is bounded
-// by sm_int16_error_bound() and is ~1e-4 of the dot product.
-// Decoding: each plane's 64-bit word is a k-mask; masked byte adds build a 4-bit code per byte
-// (sign << 3 | magnitude index), two vpshufb look it up in 16-entry tables of the signed int16
-// levels' low and high bytes, and unpacking them gives int16 weights in the order
-// {0-7, 16-23, 32-39, 48-55} {8-15, 24-31, 40-47, 56-63}. The activations are stored in that
-// order once per call (blocks of 32 are padded to 64 with zero activations).
+// The 64-bit word of a plane covering coordinates g..g+63 (32-blocks have 32-bit planes).
+TQLIB_KERNEL_INLINE std::uint64_t sm_plane_word(const std::byte* at, std::size_t n) noexcept {
+  return n >= 64 ? load_le<std::uint64_t>(at) : std::uint64_t(load_le<std::uint32_t>(at));
+}
+
+// The 4-bit codes (sign << 3 | magnitude index) of coordinates g..g+63 as bytes, in coordinate
+// order: each plane's 64-bit word is a k-mask, and masked byte adds build the code.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE __m512i sm_codes_from_masks(const std::byte* signs, std::size_t n, std::size_t g) noexcept {
+  const std::size_t plane = n / 8;
+  __m512i code = _mm512_maskz_mov_epi8(_cvtu64_mask64(sm_plane_word(signs + g / 8, n)), _mm512_set1_epi8(8));
+  if constexpr (MB >= 1)
+    code = _mm512_mask_add_epi8(code, _cvtu64_mask64(sm_plane_word(signs + plane + g / 8, n)), code, _mm512_set1_epi8(1));
+  if constexpr (MB >= 2)
+    code = _mm512_mask_add_epi8(code, _cvtu64_mask64(sm_plane_word(signs + 2 * plane + g / 8, n)), code, _mm512_set1_epi8(2));
+  if constexpr (MB >= 3)
+    code = _mm512_mask_add_epi8(code, _cvtu64_mask64(sm_plane_word(signs + 3 * plane + g / 8, n)), code, _mm512_set1_epi8(4));
+  return code;
+}
+#endif
+
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__) && defined(__GFNI__)
+// Codes by bit-matrix transpose (GFNI): for coordinates g + 8j .. g + 8j + 7, vpermi2b gathers
+// byte g/8 + j of the sign plane and of magnitude planes 2, 1, 0 into bytes 4, 5, 6, 7 of qword j
+// (bytes 0-3 zero), and gf2p8affineqb with that qword as the matrix and 1 << i as byte i of the
+// vector sets bit k of output byte i to bit i of qword byte 7 - k (Intel SDM, GF2P8AFFINEQB):
+// the code of coordinate g + 8j + i, in coordinate order. Two instructions per 64 coordinates
+// where the k-masks take four mask loads and four masked byte operations. (The dispatch picks the
+// target built with -mgfni only on CPUs with GFNI: simd/dispatch.hpp.)
+struct sm_gfni_gather {
+  // Per block size n = 32 << s: the byte index of each group of 64 coordinates into the block's
+  // planes (loaded as two registers, bytes 0..127 after the scale), and which bytes of the two
+  // registers the block's planes fill. The loads zero the rest, so the planes a codec with fewer
+  // magnitude bits lacks gather as zero bits; the qwords past a 32-block's 4-byte planes gather
+  // other planes' bytes, but meet zero activations (the block's padding).
+  std::uint8_t index[4][4][64];
+  std::uint64_t load_lo[4], load_hi[4];
+  static constexpr std::uint64_t live = 0xf0f0f0f0f0f0f0f0u;  // bytes 4..7 of every qword
+
+  template <unsigned MB>
+  static sm_gfni_gather make() noexcept {
+    sm_gfni_gather t{};
+    for (unsigned s = 0; s < 4; ++s) {
+      const std::size_t n = std::size_t(32) << s, plane = n / 8, bytes = (MB + 1) * plane;
+      const std::size_t source[4] = {0, 3 * plane, 2 * plane, plane};  // qword bytes 4..7: sign, m2, m1, m0
+      for (std::size_t g = 0; g < n; g += 64)
+        for (std::size_t j = 0; j < 8; ++j)
+          for (std::size_t q = 0; q < 4; ++q) t.index[s][g / 64][8 * j + 4 + q] = std::uint8_t(source[q] + g / 8 + j);
+      t.load_lo[s] = bytes >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << bytes) - 1;
+      t.load_hi[s] = bytes >= 128 ? ~std::uint64_t(0) : bytes <= 64 ? 0 : (std::uint64_t(1) << (bytes - 64)) - 1;
+    }
+    return t;
+  }
+};
+
+template <unsigned MB>
+TQLIB_KERNEL_INLINE const sm_gfni_gather& sm_gfni_gather_for() noexcept {
+  static const sm_gfni_gather table = sm_gfni_gather::make<MB>();
+  return table;
+}
+
+#endif
+
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+// AVX-512 VNNI path: 64 products per vpdpbusd. It multiplies unsigned by signed bytes, so the
+// weights are looked up as level + 128 (one vpshufb in the 16-entry table of biased levels) and
+// the activations as int8; sum (w + 128) x = sum w x + 128 sum x, so each block's accumulator
+// starts at -128 * xsum[b]. Codes come from GFNI where the target has it (sm_gfni_gather), from
+// k-masks otherwise (sm_codes_from_masks).
 template <class Arch, unsigned MB>
-TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
-                                              std::size_t nblocks, const float* xr, float* y, std::size_t r0,
-                                              std::size_t r1) {
-  const sm_int16_prepared p = sm_prepare_int16<MB>(blocks, nblocks, xr, 64, [](std::size_t i) {
-    const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
-    return g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
-  });
-  auto plane_word = [](const std::byte* at, std::size_t n) -> std::uint64_t {
-    return n >= 64 ? load_le<std::uint64_t>(at) : std::uint64_t(load_le<std::uint32_t>(at));
-  };
+TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                               std::size_t nblocks, const float* xr, float* y, std::size_t r0,
+                                               std::size_t r1) {
+  const auto p = sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, xr, 64, [](std::size_t i) { return i; });
+  std::vector<std::uint8_t> biased(nblocks * 16);
+  for (std::size_t b = 0; b < nblocks; ++b)
+    for (unsigned c = 0; c < 16; ++c) biased[b * 16 + c] = std::uint8_t(p.tables[b * 32 + c] ^ 0x80u);
+#if defined(__AVX512VBMI__) && defined(__GFNI__)
+  const sm_gfni_gather& gather = sm_gfni_gather_for<MB>();
+  const __m512i bit_select = _mm512_set1_epi64(0x8040201008040201LL);
+  const __mmask64 live = _cvtu64_mask64(sm_gfni_gather::live);
+  const __m512i full_index[4] = {_mm512_loadu_si512(gather.index[3][0]), _mm512_loadu_si512(gather.index[3][1]),
+                                 _mm512_loadu_si512(gather.index[3][2]), _mm512_loadu_si512(gather.index[3][3])};
+#endif
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
     __m512 total = _mm512_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
       const std::byte* signs = row + d.byte + 2;
-      const std::size_t plane = d.size / 8;
+      const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&biased[b * 16])));
+      const std::int8_t* x = p.xq.data() + p.at[b];
+      // Two accumulators, so that the vpdpbusd of a block do not wait on each other's latency.
+      __m512i acc = _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * p.xsum[b])), acc2 = _mm512_setzero_si512();
+      auto step = [&](__m512i& into, __m512i code, std::size_t g) {
+        into = _mm512_dpbusd_epi32(into, _mm512_shuffle_epi8(table, code), _mm512_loadu_si512(x + g));
+      };
+#if defined(__AVX512VBMI__) && defined(__GFNI__)
+      auto codes = [&](__m512i lo, __m512i hi, __m512i index) {
+        return _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutex2var_epi8(live, lo, index, hi), 0);
+      };
+      if (MB == 3 && d.size == 256) {  // the common block: indices in registers, no masked loads
+        const __m512i lo = _mm512_loadu_si512(signs), hi = _mm512_loadu_si512(signs + 64);
+        step(acc, codes(lo, hi, full_index[0]), 0);
+        step(acc2, codes(lo, hi, full_index[1]), 64);
+        step(acc, codes(lo, hi, full_index[2]), 128);
+        step(acc2, codes(lo, hi, full_index[3]), 192);
+      } else {
+        const unsigned s = unsigned(std::countr_zero(d.size)) - 5;  // tzcnt: log2_exact is a loop
+        // masked loads: bytes past the block are not read (the block may end the blob)
+        const __m512i lo = _mm512_maskz_loadu_epi8(_cvtu64_mask64(gather.load_lo[s]), signs);
+        const __m512i hi = _mm512_maskz_loadu_epi8(_cvtu64_mask64(gather.load_hi[s]), signs + 64);
+        for (std::size_t g = 0; g < d.size; g += 64)
+          step(g % 128 ? acc2 : acc, codes(lo, hi, _mm512_loadu_si512(gather.index[s][g / 64])), g);
+      }
+#else
+      {
+        std::size_t g = 0;
+        for (; g + 128 <= d.size; g += 128)
+          step(acc, sm_codes_from_masks<MB>(signs, d.size, g), g), step(acc2, sm_codes_from_masks<MB>(signs, d.size, g + 64), g + 64);
+        if (g < d.size) step(acc, sm_codes_from_masks<MB>(signs, d.size, g), g);
+      }
+#endif
+      const float scale = p.unit[b] * sm_scale(row + d.byte);
+      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc2)), _mm512_set1_ps(scale), total);
+    }
+    y[r] = _mm512_reduce_add_ps(total);
+  }
+}
+#endif
+
+#if defined(__AVX512BW__)
+// AVX-512BW path without VNNI: the same integer values multiplied in int16 lanes. Two vpshufb
+// look the codes up in the tables of the levels' low and high bytes, and unpacking them gives
+// int16 weights in the order {0-7, 16-23, 32-39, 48-55} {8-15, 24-31, 40-47, 56-63}. The
+// activations are stored in that order once per call (blocks of 32 are padded to 64 with zero
+// activations), and vpmaddwd pairs them directly.
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                              std::size_t nblocks, const float* xr, float* y, std::size_t r0,
+                                              std::size_t r1) {
+  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 64, [](std::size_t i) {
+    const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
+    return g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
+  });
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::byte* row = blob + r * row_bytes;
+    __m512 total = _mm512_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const std::byte* signs = row + d.byte + 2;
       const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
       const __m512i hi_table =
           _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
       const std::int16_t* x = p.xq.data() + p.at[b];
-      // Two accumulators, so that the vpdpwssd of a step do not wait on each other's latency.
-      // (Two or four rows per pass instead, sharing the activation loads, measured slower: down to
-      // 0.2 of a plain read at 896x4864.)
       __m512i acc = _mm512_setzero_si512(), acc2 = _mm512_setzero_si512();
       for (std::size_t g = 0; g < d.size; g += 64) {
-        __m512i code = _mm512_maskz_mov_epi8(_cvtu64_mask64(plane_word(signs + g / 8, d.size)), _mm512_set1_epi8(8));
-        if constexpr (MB >= 1)
-          code = _mm512_mask_add_epi8(code, _cvtu64_mask64(plane_word(signs + plane + g / 8, d.size)), code, _mm512_set1_epi8(1));
-        if constexpr (MB >= 2)
-          code = _mm512_mask_add_epi8(code, _cvtu64_mask64(plane_word(signs + 2 * plane + g / 8, d.size)), code, _mm512_set1_epi8(2));
-        if constexpr (MB >= 3)
-          code = _mm512_mask_add_epi8(code, _cvtu64_mask64(plane_word(signs + 3 * plane + g / 8, d.size)), code, _mm512_set1_epi8(4));
+        const __m512i code = sm_codes_from_masks<MB>(signs, d.size, g);
         const __m512i lo = _mm512_shuffle_epi8(lo_table, code), hi = _mm512_shuffle_epi8(hi_table, code);
-        const __m512i x0 = _mm512_loadu_si512(x + g), x1 = _mm512_loadu_si512(x + g + 32);
-#if defined(__AVX512VNNI__)
-        acc = _mm512_dpwssd_epi32(acc, _mm512_unpacklo_epi8(lo, hi), x0);
-        acc2 = _mm512_dpwssd_epi32(acc2, _mm512_unpackhi_epi8(lo, hi), x1);
-#else
-        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(lo, hi), x0));
-        acc2 = _mm512_add_epi32(acc2, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), x1));
-#endif
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(lo, hi), _mm512_loadu_si512(x + g)));
+        acc2 = _mm512_add_epi32(acc2, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), _mm512_loadu_si512(x + g + 32)));
       }
       const float scale = p.unit[b] * sm_scale(row + d.byte);
       total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc2)), _mm512_set1_ps(scale), total);
@@ -189,9 +302,9 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
 #endif
 
 #if defined(__AVX2__)
-// AVX2 path: the same int16 arithmetic as the AVX-512 one (same activation and codebook rounding,
-// exact int32 sums, so the same error bound), with the planes decoded by byte shuffles instead
-// of k-masks. Per 32 coordinates: the sign word and the magnitude plane words go into one
+// AVX2 path: the integer values of the AVX-512 paths (same activation and codebook rounding,
+// exact int32 sums, so the same results per block) multiplied in int16 lanes, with the planes
+// decoded by byte shuffles instead of k-masks. Per 32 coordinates: the sign word and the magnitude plane words go into one
 // register, vpshufb spreads byte j / 8 of each plane to byte j, a compare with 1 << (j % 8) turns
 // it into a byte mask, and the masks make a 4-bit code (sign << 3 | magnitude index) per byte.
 // Two vpshufb look the code up in 16-entry tables of the signed int16 levels' low and high bytes,
@@ -201,7 +314,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
-  const sm_int16_prepared p = sm_prepare_int16<MB>(blocks, nblocks, xr, 32, [](std::size_t i) {
+  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, [](std::size_t i) {
     return i / 32 * 32 + (i % 16) / 8 * 16 + (i % 32) / 16 * 8 + i % 8;  // {0-7, 16-23, 8-15, 24-31}
   });
   const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
@@ -250,8 +363,8 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
 #endif
 
 #if defined(__wasm_simd128__)
-// WebAssembly SIMD128 path: the AVX2 path's int16 arithmetic (same activation and codebook
-// rounding, exact int32 sums, so the same error bound), 16 coordinates per step. i8x16.swizzle
+// WebAssembly SIMD128 path: the integer values of the other paths (same activation and codebook
+// rounding, exact int32 sums) multiplied in int16 lanes, 16 coordinates per step. i8x16.swizzle
 // spreads byte j / 8 of each plane to byte j, and/eq with 1 << (j % 8) makes the byte masks, the
 // masks make the 4-bit code (sign << 3 | magnitude index), two swizzles look it up in the 16-entry
 // tables of the levels' low and high bytes, and two byte shuffles interleave those into int16
@@ -260,7 +373,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
-  const sm_int16_prepared p = sm_prepare_int16<MB>(blocks, nblocks, xr, 32, [](std::size_t i) { return i; });
+  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, [](std::size_t i) { return i; });
   const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
   // Plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; coordinates 16h..16h+15
   // of a 32-group take its bytes 4q + 2h (first 8) and 4q + 2h + 1.
@@ -314,6 +427,10 @@ TQLIB_KERNEL_INLINE void sm_matvec_bits(const std::byte* blob, std::size_t row_b
     for (std::size_t r = r0; r < r1; ++r) y[r] = 0;
     return;
   }
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+  if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>)
+    return sm_matvec_avx512_vnni<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+#endif
 #if defined(__AVX512BW__)
   if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>)
     return sm_matvec_avx512_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
@@ -365,6 +482,20 @@ TQLIB_KERNEL_INLINE void sm_decode_rotated_bits(const std::byte* row, const sm_b
 }
 
 }  // namespace detail
+
+template <class Arch>
+bool sign_magnitude_kernels<Arch>::integer_matvec() noexcept {
+#if defined(__AVX512BW__)
+  if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>) return true;
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_base_of_v<xsimd::avx2, Arch>) return true;
+#endif
+#if defined(__wasm_simd128__)
+  return true;
+#endif
+  return false;
+}
 
 template <class Arch>
 void sign_magnitude_kernels<Arch>::matvec(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,

@@ -214,6 +214,7 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_
   const __mmask64 live = _cvtu64_mask64(sm_gfni_gather::live);
   const __m512i full_index[4] = {_mm512_loadu_si512(gather.index[3][0]), _mm512_loadu_si512(gather.index[3][1]),
                                  _mm512_loadu_si512(gather.index[3][2]), _mm512_loadu_si512(gather.index[3][3])};
+  const __m512i half_index[2] = {_mm512_loadu_si512(gather.index[2][0]), _mm512_loadu_si512(gather.index[2][1])};
 #endif
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
@@ -238,6 +239,10 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_
         step(acc2, codes(lo, hi, full_index[1]), 64);
         step(acc, codes(lo, hi, full_index[2]), 128);
         step(acc2, codes(lo, hi, full_index[3]), 192);
+      } else if (MB == 3 && d.size == 128) {  // the tail block of 896-column rows: its planes are 64 bytes
+        const __m512i planes = _mm512_loadu_si512(signs);
+        step(acc, _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutexvar_epi8(live, half_index[0], planes), 0), 0);
+        step(acc2, _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutexvar_epi8(live, half_index[1], planes), 0), 64);
       } else {
         const unsigned s = unsigned(std::countr_zero(d.size)) - 5;  // tzcnt: log2_exact is a loop
         // masked loads: bytes past the block are not read (the block may end the blob)

@@ -194,6 +194,25 @@ TQLIB_KERNEL_INLINE const sm_gfni_gather& sm_gfni_gather_for() noexcept {
 
 #endif
 
+#if defined(__AVX512BW__)
+// The row loop of the AVX-512 paths: y[r] = sum over blocks b of (the int32 lanes block_sum(b,
+// block's planes) returns, summed) * unit[b] * block scale, one float FMA per block.
+template <class BlockSum>
+TQLIB_KERNEL_INLINE void sm_avx512_rows(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                        std::size_t nblocks, const float* unit, float* y, std::size_t r0, std::size_t r1,
+                                        BlockSum&& block_sum) {
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::byte* row = blob + r * row_bytes;
+    __m512 total = _mm512_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const float scale = unit[b] * sm_scale(row + blocks[b].byte);
+      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_sum(b, row + blocks[b].byte + 2)), _mm512_set1_ps(scale), total);
+    }
+    y[r] = _mm512_reduce_add_ps(total);
+  }
+}
+#endif
+
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
 // AVX-512 VNNI path: 64 products per vpdpbusd. It multiplies unsigned by signed bytes, so the
 // weights are looked up as level + 128 (one vpshufb in the 16-entry table of biased levels) and
@@ -216,54 +235,47 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_
                                  _mm512_loadu_si512(gather.index[3][2]), _mm512_loadu_si512(gather.index[3][3])};
   const __m512i half_index[2] = {_mm512_loadu_si512(gather.index[2][0]), _mm512_loadu_si512(gather.index[2][1])};
 #endif
-  for (std::size_t r = r0; r < r1; ++r) {
-    const std::byte* row = blob + r * row_bytes;
-    __m512 total = _mm512_setzero_ps();
-    for (std::size_t b = 0; b < nblocks; ++b) {
-      const sm_block_desc& d = blocks[b];
-      const std::byte* signs = row + d.byte + 2;
-      const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&biased[b * 16])));
-      const std::int8_t* x = p.xq.data() + p.at[b];
-      // Two accumulators, so that the vpdpbusd of a block do not wait on each other's latency.
-      __m512i acc = _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * p.xsum[b])), acc2 = _mm512_setzero_si512();
-      auto step = [&](__m512i& into, __m512i code, std::size_t g) {
-        into = _mm512_dpbusd_epi32(into, _mm512_shuffle_epi8(table, code), _mm512_loadu_si512(x + g));
-      };
+  sm_avx512_rows(blob, row_bytes, blocks, nblocks, p.unit.data(), y, r0, r1, [&](std::size_t b, const std::byte* signs) {
+    const sm_block_desc& d = blocks[b];
+    const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&biased[b * 16])));
+    const std::int8_t* x = p.xq.data() + p.at[b];
+    // Two accumulators, so that the vpdpbusd of a block do not wait on each other's latency.
+    __m512i acc = _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * p.xsum[b])), acc2 = _mm512_setzero_si512();
+    auto step = [&](__m512i& into, __m512i code, std::size_t g) {
+      into = _mm512_dpbusd_epi32(into, _mm512_shuffle_epi8(table, code), _mm512_loadu_si512(x + g));
+    };
 #if defined(__AVX512VBMI__) && defined(__GFNI__)
-      auto codes = [&](__m512i lo, __m512i hi, __m512i index) {
-        return _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutex2var_epi8(live, lo, index, hi), 0);
-      };
-      if (MB == 3 && d.size == 256) {  // the common block: indices in registers, no masked loads
-        const __m512i lo = _mm512_loadu_si512(signs), hi = _mm512_loadu_si512(signs + 64);
-        step(acc, codes(lo, hi, full_index[0]), 0);
-        step(acc2, codes(lo, hi, full_index[1]), 64);
-        step(acc, codes(lo, hi, full_index[2]), 128);
-        step(acc2, codes(lo, hi, full_index[3]), 192);
-      } else if (MB == 3 && d.size == 128) {  // the tail block of 896-column rows: its planes are 64 bytes
-        const __m512i planes = _mm512_loadu_si512(signs);
-        step(acc, _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutexvar_epi8(live, half_index[0], planes), 0), 0);
-        step(acc2, _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutexvar_epi8(live, half_index[1], planes), 0), 64);
-      } else {
-        const unsigned s = unsigned(std::countr_zero(d.size)) - 5;  // tzcnt: log2_exact is a loop
-        // masked loads: bytes past the block are not read (the block may end the blob)
-        const __m512i lo = _mm512_maskz_loadu_epi8(_cvtu64_mask64(gather.load_lo[s]), signs);
-        const __m512i hi = _mm512_maskz_loadu_epi8(_cvtu64_mask64(gather.load_hi[s]), signs + 64);
-        for (std::size_t g = 0; g < d.size; g += 64)
-          step(g % 128 ? acc2 : acc, codes(lo, hi, _mm512_loadu_si512(gather.index[s][g / 64])), g);
-      }
-#else
-      {
-        std::size_t g = 0;
-        for (; g + 128 <= d.size; g += 128)
-          step(acc, sm_codes_from_masks<MB>(signs, d.size, g), g), step(acc2, sm_codes_from_masks<MB>(signs, d.size, g + 64), g + 64);
-        if (g < d.size) step(acc, sm_codes_from_masks<MB>(signs, d.size, g), g);
-      }
-#endif
-      const float scale = p.unit[b] * sm_scale(row + d.byte);
-      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc2)), _mm512_set1_ps(scale), total);
+    auto codes = [&](__m512i lo, __m512i hi, __m512i index) {
+      return _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutex2var_epi8(live, lo, index, hi), 0);
+    };
+    if (MB == 3 && d.size == 256) {  // the common block: indices in registers, no masked loads
+      const __m512i lo = _mm512_loadu_si512(signs), hi = _mm512_loadu_si512(signs + 64);
+      step(acc, codes(lo, hi, full_index[0]), 0);
+      step(acc2, codes(lo, hi, full_index[1]), 64);
+      step(acc, codes(lo, hi, full_index[2]), 128);
+      step(acc2, codes(lo, hi, full_index[3]), 192);
+    } else if (MB == 3 && d.size == 128) {  // the tail block of 896-column rows: its planes are 64 bytes
+      const __m512i planes = _mm512_loadu_si512(signs);
+      step(acc, _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutexvar_epi8(live, half_index[0], planes), 0), 0);
+      step(acc2, _mm512_gf2p8affine_epi64_epi8(bit_select, _mm512_maskz_permutexvar_epi8(live, half_index[1], planes), 0), 64);
+    } else {
+      const unsigned s = unsigned(std::countr_zero(d.size)) - 5;  // tzcnt: log2_exact is a loop
+      // masked loads: bytes past the block are not read (the block may end the blob)
+      const __m512i lo = _mm512_maskz_loadu_epi8(_cvtu64_mask64(gather.load_lo[s]), signs);
+      const __m512i hi = _mm512_maskz_loadu_epi8(_cvtu64_mask64(gather.load_hi[s]), signs + 64);
+      for (std::size_t g = 0; g < d.size; g += 64)
+        step(g % 128 ? acc2 : acc, codes(lo, hi, _mm512_loadu_si512(gather.index[s][g / 64])), g);
     }
-    y[r] = _mm512_reduce_add_ps(total);
-  }
+#else
+    {
+      std::size_t g = 0;
+      for (; g + 128 <= d.size; g += 128)
+        step(acc, sm_codes_from_masks<MB>(signs, d.size, g), g), step(acc2, sm_codes_from_masks<MB>(signs, d.size, g + 64), g + 64);
+      if (g < d.size) step(acc, sm_codes_from_masks<MB>(signs, d.size, g), g);
+    }
+#endif
+    return _mm512_add_epi32(acc, acc2);
+  });
 }
 #endif
 
@@ -281,28 +293,21 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
     const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
     return g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
   });
-  for (std::size_t r = r0; r < r1; ++r) {
-    const std::byte* row = blob + r * row_bytes;
-    __m512 total = _mm512_setzero_ps();
-    for (std::size_t b = 0; b < nblocks; ++b) {
-      const sm_block_desc& d = blocks[b];
-      const std::byte* signs = row + d.byte + 2;
-      const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
-      const __m512i hi_table =
-          _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
-      const std::int16_t* x = p.xq.data() + p.at[b];
-      __m512i acc = _mm512_setzero_si512(), acc2 = _mm512_setzero_si512();
-      for (std::size_t g = 0; g < d.size; g += 64) {
-        const __m512i code = sm_codes_from_masks<MB>(signs, d.size, g);
-        const __m512i lo = _mm512_shuffle_epi8(lo_table, code), hi = _mm512_shuffle_epi8(hi_table, code);
-        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(lo, hi), _mm512_loadu_si512(x + g)));
-        acc2 = _mm512_add_epi32(acc2, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), _mm512_loadu_si512(x + g + 32)));
-      }
-      const float scale = p.unit[b] * sm_scale(row + d.byte);
-      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc2)), _mm512_set1_ps(scale), total);
+  sm_avx512_rows(blob, row_bytes, blocks, nblocks, p.unit.data(), y, r0, r1, [&](std::size_t b, const std::byte* signs) {
+    const sm_block_desc& d = blocks[b];
+    const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
+    const __m512i hi_table =
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
+    const std::int16_t* x = p.xq.data() + p.at[b];
+    __m512i acc = _mm512_setzero_si512(), acc2 = _mm512_setzero_si512();
+    for (std::size_t g = 0; g < d.size; g += 64) {
+      const __m512i code = sm_codes_from_masks<MB>(signs, d.size, g);
+      const __m512i lo = _mm512_shuffle_epi8(lo_table, code), hi = _mm512_shuffle_epi8(hi_table, code);
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(lo, hi), _mm512_loadu_si512(x + g)));
+      acc2 = _mm512_add_epi32(acc2, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), _mm512_loadu_si512(x + g + 32)));
     }
-    y[r] = _mm512_reduce_add_ps(total);
-  }
+    return _mm512_add_epi32(acc, acc2);
+  });
 }
 #endif
 

@@ -4,14 +4,18 @@
 // WebAssembly build (SIMD or not, threaded or not) computes what the native one does.
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "tqlib/codec/registry.hpp"
+#include "tqlib/codec/tq4_1s.hpp"
+#include "tqlib/codec/turboquant.hpp"
 #include "tqlib/core/rng.hpp"
 #include "tqlib/format/hash.hpp"
 #include "tqlib/format/signature.hpp"
@@ -95,6 +99,40 @@ inline void selftest_formats(selftest_report& r) {
   }
 }
 
+// The layout description of a sign-magnitude codec (tq4_1s, turbo1..4), else null.
+inline const codec::sm_format* sign_magnitude_format(codec::codec_id id) {
+  for (const codec::sm_format* f : {&codec::tq4_1s_format(), &codec::turbo_format<1>(), &codec::turbo_format<2>(),
+                                    &codec::turbo_format<3>(), &codec::turbo_format<4>()})
+    if (f->id == id) return f;
+  return nullptr;
+}
+
+// The sign-magnitude codecs' matvec rounds activations and levels to int8 on integer builds
+// (codec/sign_magnitude.hpp): it must equal the reference of that arithmetic (float builds: the
+// float reference) up to float rounding, and decode_row + a dot product within its error bound.
+inline void selftest_sign_magnitude(selftest_report& r, const std::string& name, const codec::sm_format& f,
+                                    std::span<const std::byte> blob, std::size_t rows, std::size_t cols,
+                                    const std::vector<float>& x, const std::vector<float>& y,
+                                    const std::vector<double>& decoded_dot, const std::vector<double>& mag) {
+  const bool integer = simd::dispatch<codec::sign_magnitude_kernels>([](auto k) { return decltype(k)::integer_matvec(); });
+  const auto& plan = codec::sm_cached_plan(f, cols);
+  std::vector<float> xr(plan.padded_cols);
+  codec::sm_rotate_activation(plan, x.data(), xr.data());
+  double worst_ref = 0, worst_bound = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::byte* row = blob.data() + i * plan.row_bytes;
+    const double exact = integer ? codec::sm_dot_row_integer_ref(row, plan, f.magnitude_bits, xr.data())
+                                 : codec::sm_dot_row_ref(row, plan, f.magnitude_bits, xr.data());
+    worst_ref = std::max(worst_ref, std::fabs(double(y[i]) - exact) / (1.0 + mag[i]));
+    // the bound, plus the float rotation's error (~1e-4 of sum |w x|)
+    const double bound = codec::sm_integer_error_bound(row, plan, f.magnitude_bits, xr.data()) + 1e-4 * (1.0 + mag[i]);
+    worst_bound = std::max(worst_bound, std::fabs(double(y[i]) - decoded_dot[i]) / bound);
+  }
+  r.check(name + (integer ? " matvec vs int8 reference" : " matvec vs float reference"), worst_ref < 1e-5,
+          "max rel err " + std::to_string(worst_ref));
+  r.check(name + " matvec vs decode_row", worst_bound <= 1, "max error / bound " + std::to_string(worst_bound));
+}
+
 // Every registered codec: encode a random matrix, validate it, and hold matvec (this build's
 // kernels) to decode_row + a plain dot product.
 inline void selftest_codecs(selftest_report& r) {
@@ -113,16 +151,19 @@ inline void selftest_codecs(selftest_report& r) {
     std::vector<float> y(rows), row(cols);
     c->matvec(*blob, rows, cols, x.data(), y.data(), 0, rows);
     double worst = 0;
+    std::vector<double> ref(rows), mag(rows);
     for (std::size_t i = 0; i < rows; ++i) {
       c->decode_row(*blob, rows, cols, i, row.data());
-      double ref = 0, mag = 0;
       for (std::size_t k = 0; k < cols; ++k) {
-        ref += double(row[k]) * double(x[k]);
-        mag += std::fabs(double(row[k]) * double(x[k]));
+        ref[i] += double(row[k]) * double(x[k]);
+        mag[i] += std::fabs(double(row[k]) * double(x[k]));
       }
-      worst = std::max(worst, std::fabs(double(y[i]) - ref) / (1.0 + mag));
+      worst = std::max(worst, std::fabs(double(y[i]) - ref[i]) / (1.0 + mag[i]));
     }
-    r.check(name + " matvec vs decode_row", worst < 1e-3, "max rel err " + std::to_string(worst));
+    if (const codec::sm_format* f = sign_magnitude_format(c->id))
+      selftest_sign_magnitude(r, name, *f, *blob, rows, cols, x, y, ref, mag);
+    else
+      r.check(name + " matvec vs decode_row", worst < 1e-3, "max rel err " + std::to_string(worst));
   }
 }
 

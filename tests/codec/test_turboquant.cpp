@@ -183,37 +183,29 @@ TEST_CASE("turbo codecs: layout, bpw, round trip, kernels and hostile input", "[
       // matvec (SIMD kernel, rotated domain) = plain dots with decoded rows
       for (auto& v : x) v = float(rng.normal());
       ops->matvec(*blob, rows, cols, x.data(), y.data(), 0, rows);
+      const sm_format* fmt = sign_magnitude_format(ops->id);
+      REQUIRE(fmt != nullptr);
+      const auto plan = sm_plan(*fmt, cols);
+      std::vector<float> xr(plan.padded_cols);
+      sm_rotate_activation(plan, x.data(), xr.data());
       double mag = 0;
       for (float v : x) mag += std::fabs(v);
       for (std::size_t r = 0; r < rows; ++r) {
         ops->decode_row(*blob, rows, cols, r, out.data());
         double ref = 0;
         for (std::size_t c = 0; c < cols; ++c) ref += double(out[c]) * x[c];
-        const auto& f = turbo_format<1>().id == ops->id ? turbo_format<1>()
-                        : turbo_format<2>().id == ops->id ? turbo_format<2>()
-                        : turbo_format<3>().id == ops->id ? turbo_format<3>()
-                                                          : turbo_format<4>();
-        const auto p = sm_plan(f, cols);
-        std::vector<float> xr(p.padded_cols);
-        sm_rotate_activation(p, x.data(), xr.data());
-        REQUIRE(std::fabs(y[r] - ref) <= sm_integer_error_bound(blob->data() + r * p.row_bytes, p, f.magnitude_bits, xr.data()) + 2e-5 * mag);
+        REQUIRE(std::fabs(y[r] - ref) <=
+                sm_integer_error_bound(blob->data() + r * plan.row_bytes, plan, fmt->magnitude_bits, xr.data()) + 2e-5 * mag);
       }
       // every arch's kernel against the scalar reference, rotated domain
-      const auto& fmt = turbo_format<1>().id == ops->id ? turbo_format<1>()
-                        : turbo_format<2>().id == ops->id ? turbo_format<2>()
-                        : turbo_format<3>().id == ops->id ? turbo_format<3>()
-                                                          : turbo_format<4>();
-      const auto plan = sm_plan(fmt, cols);
-      std::vector<float> xr(plan.padded_cols);
-      sm_rotate_activation(plan, x.data(), xr.data());
       simd::for_each_supported_arch<sign_magnitude_kernels>([&](auto k, const char* name) {
         std::vector<float> yk(rows);
-        decltype(k)::matvec(blob->data(), plan.row_bytes, plan.blocks.data(), plan.blocks.size(), fmt.magnitude_bits,
+        decltype(k)::matvec(blob->data(), plan.row_bytes, plan.blocks.data(), plan.blocks.size(), fmt->magnitude_bits,
                             xr.data(), yk.data(), 0, rows);
         for (std::size_t r = 0; r < rows; ++r) {
           INFO(name);
           sm_checks::kernel_row_matches(decltype(k)::integer_matvec(), yk[r], blob->data() + r * plan.row_bytes, plan,
-                                        fmt.magnitude_bits, xr.data());
+                                        fmt->magnitude_bits, xr.data());
         }
       });
       // hostile

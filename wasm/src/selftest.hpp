@@ -14,8 +14,6 @@
 #include <vector>
 
 #include "tqlib/codec/registry.hpp"
-#include "tqlib/codec/tq4_1s.hpp"
-#include "tqlib/codec/turboquant.hpp"
 #include "tqlib/core/rng.hpp"
 #include "tqlib/format/hash.hpp"
 #include "tqlib/format/signature.hpp"
@@ -99,14 +97,6 @@ inline void selftest_formats(selftest_report& r) {
   }
 }
 
-// The layout description of a sign-magnitude codec (tq4_1s, turbo1..4), else null.
-inline const codec::sm_format* sign_magnitude_format(codec::codec_id id) {
-  for (const codec::sm_format* f : {&codec::tq4_1s_format(), &codec::turbo_format<1>(), &codec::turbo_format<2>(),
-                                    &codec::turbo_format<3>(), &codec::turbo_format<4>()})
-    if (f->id == id) return f;
-  return nullptr;
-}
-
 // The sign-magnitude codecs' matvec rounds activations and levels to int8 on integer builds
 // (codec/sign_magnitude.hpp): it must equal the reference of that arithmetic (float builds: the
 // float reference) up to float rounding, and decode_row + a dot product within its error bound.
@@ -160,7 +150,7 @@ inline void selftest_codecs(selftest_report& r) {
       }
       worst = std::max(worst, std::fabs(double(y[i]) - ref[i]) / (1.0 + mag[i]));
     }
-    if (const codec::sm_format* f = sign_magnitude_format(c->id))
+    if (const codec::sm_format* f = codec::sign_magnitude_format(c->id))
       selftest_sign_magnitude(r, name, *f, *blob, rows, cols, x, y, ref, mag);
     else
       r.check(name + " matvec vs decode_row", worst < 1e-3, "max rel err " + std::to_string(worst));

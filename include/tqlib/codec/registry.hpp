@@ -54,4 +54,12 @@ inline const codec_ops* find(std::string_view name) {
   return nullptr;
 }
 
+// The layout description of a sign-magnitude codec (tq4_1s, turbo1..4; sign_magnitude.hpp), for
+// callers that reach below codec_ops (kernel tests, the engine self-test); null for other codecs.
+inline const sm_format* sign_magnitude_format(codec_id id) {
+  for (const sm_format* f : {&tq4_1s_format(), &turbo_format<1>(), &turbo_format<2>(), &turbo_format<3>(), &turbo_format<4>()})
+    if (f->id == id) return f;
+  return nullptr;
+}
+
 }  // namespace tqlib::codec

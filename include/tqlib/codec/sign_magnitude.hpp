@@ -325,9 +325,7 @@ inline double sm_integer_error_bound(const std::byte* row, const sm_row_plan& pl
   std::vector<float> w(sm_max_block);
   for (const auto& b : plan.blocks) {
     sm_decode_block_rotated(row + b.byte, b.size, magnitude_bits, b.magnitude, w.data());
-    float amax = 0;
-    for (std::size_t i = 0; i < b.size; ++i) amax = std::max(amax, std::fabs(xr[b.col + i]));
-    const double dx = amax / sm_activation_q_max;
+    const double dx = detail::activation_amax(xr + b.col, b.size) / sm_activation_q_max;
     const double dw = double(sm_scale(row + b.byte)) * b.magnitude[(1u << magnitude_bits) - 1] / sm_level_q_max;
     for (std::size_t i = 0; i < b.size; ++i) {
       bound += std::fabs(w[i]) * dx / 2 + std::fabs(xr[b.col + i]) * dw / 2 + dx * dw / 4;

@@ -120,6 +120,15 @@ TEST_CASE("tq4_1s: rotated-domain kernel equals scalar reference on every arch",
         // and the un-rotated reference (the float rotation adds ~1e-4 of sum |x|)
         REQUIRE(std::fabs(y[r] - ref[r]) <= bound + 4e-4 * mag);
       }
+      // three tokens: x, then two more
+      std::vector<float> xr3(xr);
+      for (int extra = 0; extra < 2; ++extra) {
+        std::vector<float> x2(cols), xr2(plan.padded_cols);
+        for (auto& v : x2) v = float(rng.normal());
+        sm_rotate_activation(plan, x2.data(), xr2.data());
+        xr3.insert(xr3.end(), xr2.begin(), xr2.end());
+      }
+      sm_checks::matmul_matches_matvec<K>(name, blob->data(), rows, plan, 3, xr3);
       std::vector<float> dec(plan.padded_cols);
       K::decode_rotated_row(blob->data(), plan.blocks.data(), plan.blocks.size(), 3, dec.data());
       std::vector<float> tmp(256);
@@ -154,10 +163,11 @@ TEST_CASE("tq4_1s: ops.matvec and ops.matmul agree with decoded rows", "[tq4_1s]
       std::vector<float> xr(plan.padded_cols);
       sm_rotate_activation(plan, x.data(), xr.data());
       for (std::size_t r = 2; r < rows; ++r) {
-        // matvec rounds to int8 on the integer paths (its bound), matmul decodes to float
+        // both round to int8 on the integer paths (their bound), with the same arithmetic
         const double bound = sm_integer_error_bound(blob->data() + r * plan.row_bytes, plan, 3, xr.data());
         REQUIRE(std::fabs(y[r] - ref[r]) <= bound + 4e-4 * mag);
-        REQUIRE(Y[t * rows + r] == Approx(ref[r]).margin(4e-4 * mag));
+        REQUIRE(std::fabs(Y[t * rows + r] - ref[r]) <= bound + 4e-4 * mag);
+        REQUIRE(Y[t * rows + r] == Approx(y[r]).margin(1e-5 * mag));
       }
       REQUIRE(Y[t * rows + 0] == 0.f);
     }

@@ -207,6 +207,9 @@ TEST_CASE("turbo codecs: layout, bpw, round trip, kernels and hostile input", "[
           sm_checks::kernel_row_matches(decltype(k)::integer_matvec(), yk[r], blob->data() + r * plan.row_bytes, plan,
                                         fmt->magnitude_bits, xr.data());
         }
+        std::vector<float> xr2(xr);  // a second token: any vector is a rotated activation
+        for (std::size_t i = 0; i < xr.size(); ++i) xr2.push_back(float(rng.normal()));
+        sm_checks::matmul_matches_matvec<decltype(k)>(name, blob->data(), rows, plan, fmt->magnitude_bits, xr2);
       });
       // hostile
       REQUIRE_FALSE(ops->validate(std::span<const std::byte>(*blob).first(blob->size() - 3), rows, cols).ok());

@@ -345,6 +345,12 @@ struct sign_magnitude_kernels {
   // activation rotated block by block (padded_cols values).
   static void matvec(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
                      unsigned magnitude_bits, const float* xr, float* y, std::size_t r0, std::size_t r1) noexcept;
+  // Y[t * rows + r] for T activations XR (T x padded_cols, each rotated as for matvec), rows
+  // r0..r1: each row is decoded once for all tokens, then every token gets matvec's arithmetic
+  // (bit for bit where the integer path is the same kernel family), so prefill and decode agree.
+  static void matmul(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
+                     unsigned magnitude_bits, const float* XR, std::size_t padded_cols, std::size_t T, float* Y,
+                     std::size_t rows, std::size_t r0, std::size_t r1) noexcept;
   // out[padded_cols] = decoded rotated row (scale applied).
   static void decode_rotated_row(const std::byte* row, const sm_block_desc* blocks, std::size_t nblocks,
                                  unsigned magnitude_bits, float* out) noexcept;
@@ -456,16 +462,12 @@ inline void sm_matmul(const sm_format& f, std::span<const std::byte> blob, std::
                       const float* X, std::size_t T, float* Y, std::size_t r0, std::size_t r1) {
   const auto& plan = sm_cached_plan(f, cols);
   const std::size_t pc = plan.padded_cols;
-  std::vector<float> xr(T * pc), w(pc);
+  std::vector<float> xr(T * pc);
   for (std::size_t t = 0; t < T; ++t) sm_rotate_activation(plan, X + t * cols, xr.data() + t * pc);
-  for (std::size_t r = r0; r < r1; ++r) {
-    // Decode the row once (rotated domain), reuse it for every token.
-    simd::dispatch<sign_magnitude_kernels>([&](auto k) {
-      decltype(k)::decode_rotated_row(blob.data() + r * plan.row_bytes, plan.blocks.data(), plan.blocks.size(),
-                                      f.magnitude_bits, w.data());
-    });
-    for (std::size_t t = 0; t < T; ++t) Y[t * rows + r] = simd::dot(w.data(), xr.data() + t * pc, pc);
-  }
+  simd::dispatch<sign_magnitude_kernels>([&](auto k) {
+    decltype(k)::matmul(blob.data(), plan.row_bytes, plan.blocks.data(), plan.blocks.size(), f.magnitude_bits, xr.data(),
+                        pc, T, Y, rows, r0, r1);
+  });
 }
 
 }  // namespace tqlib::codec

@@ -130,6 +130,25 @@ inline sm_integer_prepared<T> sm_prepare_integer(const sm_block_desc* blocks, st
   return p;
 }
 
+// The loop every integer matmul shares: rows decoded `group` at a time, each into `stride`
+// integer weights (the path's form and order, the order its activations are stored in) and its
+// block scales, then dotted with every token while they sit in L1. dot(t, weights, scales) must
+// be the path's matvec arithmetic for one row, so that prefill and decode agree bit for bit.
+template <class Weight, class Decode, class Dot>
+TQLIB_KERNEL_INLINE void sm_matmul_rows(const std::byte* blob, std::size_t row_bytes, std::size_t nblocks, std::size_t stride,
+                                        std::size_t T, float* Y, std::size_t rows, std::size_t r0, std::size_t r1,
+                                        Decode&& decode, Dot&& dot) {
+  constexpr std::size_t group = 8;  // 8 rows of 4864 int16 weights: 76 KiB, in L2 with the tokens' activations
+  std::vector<Weight> w(group * stride);
+  std::vector<float> scale(group * nblocks);
+  for (std::size_t r = r0; r < r1; r += group) {
+    const std::size_t n = std::min(group, r1 - r);
+    for (std::size_t i = 0; i < n; ++i) decode(blob + (r + i) * row_bytes, w.data() + i * stride, scale.data() + i * nblocks);
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t i = 0; i < n; ++i) Y[t * rows + r + i] = dot(t, w.data() + i * stride, scale.data() + i * nblocks);
+  }
+}
+
 #if defined(__AVX512BW__)
 // The 64-bit word of a plane covering coordinates g..g+63 (32-blocks have 32-bit planes).
 TQLIB_KERNEL_INLINE std::uint64_t sm_plane_word(const std::byte* at, std::size_t n) noexcept {
@@ -279,6 +298,52 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_
 }
 #endif
 
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+// matmul with sm_matvec_avx512_vnni's arithmetic: each row's codes become biased levels once
+// (k-mask codes: the decode is paid once per row, not per token), then per token the same
+// vpdpbusd into the same two accumulators and the same FMA per block as the matvec.
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                               std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                               float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
+  std::vector<sm_integer_prepared<std::int8_t>> tokens;
+  tokens.reserve(T);
+  for (std::size_t t = 0; t < T; ++t)
+    tokens.push_back(sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, XR + t * padded_cols, 64, [](std::size_t i) { return i; }));
+  const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
+  std::vector<std::uint8_t> biased(nblocks * 16);  // the levels do not depend on the activations
+  for (std::size_t b = 0; b < nblocks; ++b)
+    for (unsigned c = 0; c < 16; ++c) biased[b * 16 + c] = std::uint8_t(tokens[0].tables[b * 32 + c] ^ 0x80u);
+  auto decode = [&](const std::byte* row, std::uint8_t* w, float* scale) {
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&biased[b * 16])));
+      for (std::size_t g = 0; g < d.size; g += 64)  // 32-blocks: the padding's codes meet zero activations
+        _mm512_storeu_si512(w + at[b] + g, _mm512_shuffle_epi8(table, sm_codes_from_masks<MB>(row + d.byte + 2, d.size, g)));
+      scale[b] = sm_scale(row + d.byte);
+    }
+  };
+  auto dot = [&](std::size_t t, const std::uint8_t* w, const float* scale) {
+    const sm_integer_prepared<std::int8_t>& p = tokens[t];
+    __m512 total = _mm512_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const std::uint8_t* wb = w + at[b];
+      const std::int8_t* x = p.xq.data() + at[b];
+      __m512i acc = _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * p.xsum[b])), acc2 = _mm512_setzero_si512();
+      std::size_t g = 0;
+      for (; g + 128 <= blocks[b].size; g += 128) {
+        acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(wb + g), _mm512_loadu_si512(x + g));
+        acc2 = _mm512_dpbusd_epi32(acc2, _mm512_loadu_si512(wb + g + 64), _mm512_loadu_si512(x + g + 64));
+      }
+      if (g < blocks[b].size) acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(wb + g), _mm512_loadu_si512(x + g));
+      total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc2)), _mm512_set1_ps(p.unit[b] * scale[b]), total);
+    }
+    return _mm512_reduce_add_ps(total);
+  };
+  sm_matmul_rows<std::uint8_t>(blob, row_bytes, nblocks, at[nblocks], T, Y, rows, r0, r1, decode, dot);
+}
+#endif
+
 #if defined(__AVX512BW__)
 // AVX-512BW path without VNNI: the same integer values multiplied in int16 lanes. Two vpshufb
 // look the codes up in the tables of the levels' low and high bytes, and unpacking them gives
@@ -320,55 +385,112 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t
 // Two vpshufb look the code up in 16-entry tables of the signed int16 levels' low and high bytes,
 // and unpacking them gives int16 weights in the order {0-7, 16-23} {8-15, 24-31}; the activations
 // are stored in that order once per call, so vpmaddwd pairs them directly.
+// The AVX2 activation order: {0-7, 16-23, 8-15, 24-31} within each 32.
+inline std::size_t sm_avx2_order(std::size_t i) noexcept { return i / 32 * 32 + (i % 16) / 8 * 16 + (i % 32) / 16 * 8 + i % 8; }
+
+// Coordinates g..g+31 of a block as int16 weights, {0-7, 16-23} in w0 and {8-15, 24-31} in w1.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE void sm_avx2_weights(const std::byte* signs, std::size_t plane, std::size_t g, __m256i lo_table,
+                                         __m256i hi_table, __m256i& w0, __m256i& w1) noexcept {
+  const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
+  // plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; byte j takes byte j / 8
+  auto plane_mask = [&](__m256i src, char q) {
+    const char b0 = char(4 * q), b1 = char(b0 + 1), b2 = char(b0 + 2), b3 = char(b0 + 3);
+    const __m256i spread = _mm256_setr_epi8(b0, b0, b0, b0, b0, b0, b0, b0, b1, b1, b1, b1, b1, b1, b1, b1,  //
+                                            b2, b2, b2, b2, b2, b2, b2, b2, b3, b3, b3, b3, b3, b3, b3, b3);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(src, spread), bitmask), bitmask);
+  };
+  __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
+  if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
+  if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
+  if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
+  const __m256i src = _mm256_broadcastsi128_si256(words);
+  __m256i code = _mm256_and_si256(plane_mask(src, 0), _mm256_set1_epi8(8));
+  if constexpr (MB >= 1) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 1), _mm256_set1_epi8(1)));
+  if constexpr (MB >= 2) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 2), _mm256_set1_epi8(2)));
+  if constexpr (MB >= 3) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 3), _mm256_set1_epi8(4)));
+  const __m256i lo = _mm256_shuffle_epi8(lo_table, code), hi = _mm256_shuffle_epi8(hi_table, code);
+  w0 = _mm256_unpacklo_epi8(lo, hi);
+  w1 = _mm256_unpackhi_epi8(lo, hi);
+}
+
+TQLIB_KERNEL_INLINE float sm_sum8(__m256 v) noexcept {
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+}
+
+TQLIB_KERNEL_INLINE __m256i sm_avx2_table(const std::vector<std::uint8_t>& tables, std::size_t at) noexcept {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[at])));
+}
+
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
-  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, [](std::size_t i) {
-    return i / 32 * 32 + (i % 16) / 8 * 16 + (i % 32) / 16 * 8 + i % 8;  // {0-7, 16-23, 8-15, 24-31}
-  });
-  const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
-  // plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; byte j takes byte j / 8
-  const __m256i spread[4] = {
-      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
-      _mm256_setr_epi8(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7),
-      _mm256_setr_epi8(8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11,
-                       11, 11, 11, 11),
-      _mm256_setr_epi8(12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14,
-                       15, 15, 15, 15, 15, 15, 15, 15)};
-  auto plane_mask = [&](__m256i src, int q) {
-    return _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(src, spread[q]), bitmask), bitmask);
-  };
+  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, sm_avx2_order);
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
     __m256 total = _mm256_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
-      const std::byte* signs = row + d.byte + 2;
-      const std::size_t plane = d.size / 8;
-      const __m256i lo_table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
-      const __m256i hi_table =
-          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
+      const __m256i lo_table = sm_avx2_table(p.tables, b * 32), hi_table = sm_avx2_table(p.tables, b * 32 + 16);
       __m256i acc = _mm256_setzero_si256();
       for (std::size_t g = 0; g < d.size; g += 32) {
-        __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
-        if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
-        if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
-        if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
-        const __m256i src = _mm256_broadcastsi128_si256(words);
-        __m256i code = _mm256_and_si256(plane_mask(src, 0), _mm256_set1_epi8(8));
-        if constexpr (MB >= 1) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 1), _mm256_set1_epi8(1)));
-        if constexpr (MB >= 2) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 2), _mm256_set1_epi8(2)));
-        if constexpr (MB >= 3) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 3), _mm256_set1_epi8(4)));
-        const __m256i lo = _mm256_shuffle_epi8(lo_table, code), hi = _mm256_shuffle_epi8(hi_table, code);
+        __m256i w0, w1;
+        sm_avx2_weights<MB>(row + d.byte + 2, d.size / 8, g, lo_table, hi_table, w0, w1);
         const __m256i* x = reinterpret_cast<const __m256i*>(p.xq.data() + p.at[b] + g);
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), _mm256_loadu_si256(x)));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), _mm256_loadu_si256(x + 1)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(w0, _mm256_loadu_si256(x)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(w1, _mm256_loadu_si256(x + 1)));
       }
       total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p.unit[b] * sm_scale(row + d.byte)), total);
     }
-    y[r] = xsimd::reduce_add(xsimd::batch<float, Arch>(total));
+    y[r] = sm_sum8(total);
   }
+}
+
+// matmul with sm_matvec_avx2_i16's arithmetic: each row's int16 weights decoded once, then per
+// token the same vpmaddwd sums and FMA per block as the matvec.
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                            float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
+  std::vector<sm_integer_prepared<std::int16_t>> tokens;
+  tokens.reserve(T);
+  for (std::size_t t = 0; t < T; ++t)
+    tokens.push_back(sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, XR + t * padded_cols, 32, sm_avx2_order));
+  const std::vector<std::size_t>& at = tokens[0].at;
+  const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
+  auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const __m256i lo_table = sm_avx2_table(tables, b * 32), hi_table = sm_avx2_table(tables, b * 32 + 16);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        __m256i w0, w1;
+        sm_avx2_weights<MB>(row + d.byte + 2, d.size / 8, g, lo_table, hi_table, w0, w1);
+        __m256i* out = reinterpret_cast<__m256i*>(w + at[b] + g);
+        _mm256_storeu_si256(out, w0);
+        _mm256_storeu_si256(out + 1, w1);
+      }
+      scale[b] = sm_scale(row + d.byte);
+    }
+  };
+  auto dot = [&](std::size_t t, const std::int16_t* w, const float* scale) {
+    const sm_integer_prepared<std::int16_t>& p = tokens[t];
+    __m256 total = _mm256_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      __m256i acc = _mm256_setzero_si256();
+      for (std::size_t g = 0; g < blocks[b].size; g += 32) {
+        const __m256i* wg = reinterpret_cast<const __m256i*>(w + at[b] + g);
+        const __m256i* x = reinterpret_cast<const __m256i*>(p.xq.data() + at[b] + g);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256(wg), _mm256_loadu_si256(x)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256(wg + 1), _mm256_loadu_si256(x + 1)));
+      }
+      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p.unit[b] * scale[b]), total);
+    }
+    return sm_sum8(total);
+  };
+  sm_matmul_rows<std::int16_t>(blob, row_bytes, nblocks, at[nblocks], T, Y, rows, r0, r1, decode, dot);
 }
 #endif
 
@@ -379,41 +501,58 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
 // masks make the 4-bit code (sign << 3 | magnitude index), two swizzles look it up in the 16-entry
 // tables of the levels' low and high bytes, and two byte shuffles interleave those into int16
 // weights in coordinate order, so i32x4.dot_i16x8 pairs them with the activations as stored.
+// Coordinates 16h..16h+15 of the 32 whose plane words are in src (dword q: plane q, 0 the sign) as
+// int16 weights in coordinate order, 0-7 in w0 and 8-15 in w1.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE void sm_wasm_weights(v128_t src, int h, v128_t lo_table, v128_t hi_table, v128_t& w0, v128_t& w1) noexcept {
+  const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
+  // coordinates 16h..16h+15 take bytes 4q + 2h (first 8) and 4q + 2h + 1 of plane q's dword
+  auto plane_mask = [&](int q) {
+    const std::int8_t i0 = std::int8_t(4 * q + 2 * h), i1 = std::int8_t(i0 + 1);
+    const v128_t spread = wasm_i8x16_make(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1);
+    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(src, spread), bitmask), bitmask);
+  };
+  v128_t code = wasm_v128_and(plane_mask(0), wasm_i8x16_splat(8));
+  if constexpr (MB >= 1) code = wasm_v128_or(code, wasm_v128_and(plane_mask(1), wasm_i8x16_splat(1)));
+  if constexpr (MB >= 2) code = wasm_v128_or(code, wasm_v128_and(plane_mask(2), wasm_i8x16_splat(2)));
+  if constexpr (MB >= 3) code = wasm_v128_or(code, wasm_v128_and(plane_mask(3), wasm_i8x16_splat(4)));
+  const v128_t lo = wasm_i8x16_swizzle(lo_table, code), hi = wasm_i8x16_swizzle(hi_table, code);
+  w0 = wasm_i8x16_shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  w1 = wasm_i8x16_shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+// The sign and magnitude plane words of coordinates g..g+31 of a block, dword q holding plane q.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE v128_t sm_wasm_planes(const std::byte* signs, std::size_t plane, std::size_t g) noexcept {
+  std::uint32_t pw[4] = {load_le<std::uint32_t>(signs + g / 8), 0, 0, 0};
+  for (unsigned q = 1; q <= MB; ++q) pw[q] = load_le<std::uint32_t>(signs + q * plane + g / 8);
+  return wasm_u32x4_make(pw[0], pw[1], pw[2], pw[3]);
+}
+
+TQLIB_KERNEL_INLINE float sm_sum4(v128_t total) noexcept {
+  total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 2, 3, 0, 1));
+  total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(total, 0);
+}
+
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
   const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, [](std::size_t i) { return i; });
-  const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
-  // Plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; coordinates 16h..16h+15
-  // of a 32-group take its bytes 4q + 2h (first 8) and 4q + 2h + 1.
-  auto plane_mask = [&](v128_t src, int q, int h) {
-    const std::int8_t i0 = std::int8_t(4 * q + 2 * h), i1 = std::int8_t(i0 + 1);
-    const v128_t spread = wasm_i8x16_make(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1);
-    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(src, spread), bitmask), bitmask);
-  };
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
     v128_t total = wasm_f32x4_splat(0.f);
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
-      const std::byte* signs = row + d.byte + 2;
-      const std::size_t plane = d.size / 8;
       const v128_t lo_table = wasm_v128_load(&p.tables[b * 32]), hi_table = wasm_v128_load(&p.tables[b * 32 + 16]);
       const std::int16_t* x = p.xq.data() + p.at[b];
       v128_t acc = wasm_i32x4_splat(0);
       for (std::size_t g = 0; g < d.size; g += 32) {
-        std::uint32_t pw[4] = {load_le<std::uint32_t>(signs + g / 8), 0, 0, 0};
-        for (unsigned p = 1; p <= MB; ++p) pw[p] = load_le<std::uint32_t>(signs + p * plane + g / 8);
-        const v128_t src = wasm_u32x4_make(pw[0], pw[1], pw[2], pw[3]);
+        const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
         for (int h = 0; h < 2; ++h) {
-          v128_t code = wasm_v128_and(plane_mask(src, 0, h), wasm_i8x16_splat(8));
-          if constexpr (MB >= 1) code = wasm_v128_or(code, wasm_v128_and(plane_mask(src, 1, h), wasm_i8x16_splat(1)));
-          if constexpr (MB >= 2) code = wasm_v128_or(code, wasm_v128_and(plane_mask(src, 2, h), wasm_i8x16_splat(2)));
-          if constexpr (MB >= 3) code = wasm_v128_or(code, wasm_v128_and(plane_mask(src, 3, h), wasm_i8x16_splat(4)));
-          const v128_t lo = wasm_i8x16_swizzle(lo_table, code), hi = wasm_i8x16_swizzle(hi_table, code);
-          const v128_t w0 = wasm_i8x16_shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-          const v128_t w1 = wasm_i8x16_shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          v128_t w0, w1;
+          sm_wasm_weights<MB>(src, h, lo_table, hi_table, w0, w1);
           const std::int16_t* xg = x + g + 16 * std::size_t(h);
           acc = wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, wasm_v128_load(xg)),
                                                    wasm_i32x4_dot_i16x8(w1, wasm_v128_load(xg + 8))));
@@ -421,10 +560,54 @@ TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t r
       }
       total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(p.unit[b] * sm_scale(row + d.byte))));
     }
-    total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 2, 3, 0, 1));
-    total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 1, 0, 3, 2));
-    y[r] = wasm_f32x4_extract_lane(total, 0);
+    y[r] = sm_sum4(total);
   }
+}
+
+// matmul with sm_matvec_wasm_i16's arithmetic: each row's int16 weights decoded once, then per
+// token the same dot products and float steps per block as the matvec.
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                            float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
+  std::vector<sm_integer_prepared<std::int16_t>> tokens;
+  tokens.reserve(T);
+  for (std::size_t t = 0; t < T; ++t)
+    tokens.push_back(sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, XR + t * padded_cols, 32, [](std::size_t i) { return i; }));
+  const std::vector<std::size_t>& at = tokens[0].at;
+  const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
+  auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const v128_t lo_table = wasm_v128_load(&tables[b * 32]), hi_table = wasm_v128_load(&tables[b * 32 + 16]);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
+        for (int h = 0; h < 2; ++h) {
+          v128_t w0, w1;
+          sm_wasm_weights<MB>(src, h, lo_table, hi_table, w0, w1);
+          std::int16_t* out = w + at[b] + g + 16 * std::size_t(h);
+          wasm_v128_store(out, w0);
+          wasm_v128_store(out + 8, w1);
+        }
+      }
+      scale[b] = sm_scale(row + d.byte);
+    }
+  };
+  auto dot = [&](std::size_t t, const std::int16_t* w, const float* scale) {
+    const sm_integer_prepared<std::int16_t>& p = tokens[t];
+    v128_t total = wasm_f32x4_splat(0.f);
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const std::int16_t* wb = w + at[b];
+      const std::int16_t* x = p.xq.data() + at[b];
+      v128_t acc = wasm_i32x4_splat(0);
+      for (std::size_t g = 0; g < blocks[b].size; g += 16)
+        acc = wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(wb + g), wasm_v128_load(x + g)),
+                                                 wasm_i32x4_dot_i16x8(wasm_v128_load(wb + g + 8), wasm_v128_load(x + g + 8))));
+      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(p.unit[b] * scale[b])));
+    }
+    return sm_sum4(total);
+  };
+  sm_matmul_rows<std::int16_t>(blob, row_bytes, nblocks, at[nblocks], T, Y, rows, r0, r1, decode, dot);
 }
 #endif
 
@@ -478,6 +661,49 @@ TQLIB_KERNEL_INLINE void sm_matvec_bits(const std::byte* blob, std::size_t row_b
 
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_decode_rotated_bits(const std::byte* row, const sm_block_desc* blocks, std::size_t nblocks,
+                                                float* out) noexcept;
+
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matmul_bits(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                        std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                        float* Y, std::size_t rows, std::size_t r0, std::size_t r1) noexcept {
+  if (T == 0 || r0 >= r1) return;
+  if (nblocks == 0) {
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t r = r0; r < r1; ++r) Y[t * rows + r] = 0;
+    return;
+  }
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+  if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>)
+    return sm_matmul_avx512_vnni<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+#endif
+#if defined(__AVX2__)  // also AVX-512BW without VNNI: the same integer values as its matvec
+  if constexpr (std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512bw, Arch>)
+    return sm_matmul_avx2_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+#endif
+#if defined(__wasm_simd128__)
+  return sm_matmul_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+#endif
+  // Float paths (as their matvec): each row decoded once, rotated domain, then dotted with every token.
+  using batch = xsimd::batch<float, Arch>;
+  constexpr std::size_t W = batch::size;
+  std::vector<float> w(padded_cols);
+  for (std::size_t r = r0; r < r1; ++r) {
+    sm_decode_rotated_bits<Arch, MB>(blob + r * row_bytes, blocks, nblocks, w.data());
+    for (std::size_t t = 0; t < T; ++t) {
+      const float* x = XR + t * padded_cols;
+      batch acc(0.f);
+      std::size_t i = 0;
+      for (; i + W <= padded_cols; i += W) acc = xsimd::fma(batch::load_unaligned(w.data() + i), batch::load_unaligned(x + i), acc);
+      float sum = xsimd::reduce_add(acc);
+      for (; i < padded_cols; ++i) sum += w[i] * x[i];
+      Y[t * rows + r] = sum;
+    }
+  }
+}
+
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_decode_rotated_bits(const std::byte* row, const sm_block_desc* blocks, std::size_t nblocks,
                                                 float* out) noexcept {
   using batch = xsimd::batch<float, Arch>;
   for (std::size_t b = 0; b < nblocks; ++b) {
@@ -516,6 +742,19 @@ void sign_magnitude_kernels<Arch>::matvec(const std::byte* blob, std::size_t row
     case 1: return detail::sm_matvec_bits<Arch, 1>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
     case 2: return detail::sm_matvec_bits<Arch, 2>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
     default: return detail::sm_matvec_bits<Arch, 3>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+  }
+}
+
+template <class Arch>
+void sign_magnitude_kernels<Arch>::matmul(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                          std::size_t nblocks, unsigned magnitude_bits, const float* XR,
+                                          std::size_t padded_cols, std::size_t T, float* Y, std::size_t rows,
+                                          std::size_t r0, std::size_t r1) noexcept {
+  switch (magnitude_bits) {
+    case 0: return detail::sm_matmul_bits<Arch, 0>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+    case 1: return detail::sm_matmul_bits<Arch, 1>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+    case 2: return detail::sm_matmul_bits<Arch, 2>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+    default: return detail::sm_matmul_bits<Arch, 3>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
   }
 }
 

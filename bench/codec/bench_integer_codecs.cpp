@@ -37,14 +37,15 @@ prepared& prepare(int id, std::size_t rows, std::size_t cols) {
   return p;
 }
 
-void BM_matvec(benchmark::State& state) {
+// in_cache: the same blob every iteration (it stays in L2 at 512 rows), else the out-of-cache copies.
+void run_matvec(benchmark::State& state, bool in_cache) {
   const int id = int(state.range(0));
   const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
   auto& p = prepare(id, rows, cols);
   std::vector<float> x(cols, 0.5f), y(rows);
   for (std::size_t i = 0; i < cols; ++i) x[i] = float(i % 7) - 3.f;
   for (auto _ : state) {
-    ops_of(id).matvec(p.copies.next(), rows, cols, x.data(), y.data(), 0, rows);
+    ops_of(id).matvec(in_cache ? p.copies.first() : p.copies.next(), rows, cols, x.data(), y.data(), 0, rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies.bytes()));
@@ -52,21 +53,11 @@ void BM_matvec(benchmark::State& state) {
   state.SetLabel(std::string(ops_of(id).name) + " " + simd::active_arch_name());
 }
 
+void BM_matvec(benchmark::State& state) { run_matvec(state, false); }
+
 // The same matvec on one blob that stays in L2 (512 rows): the instruction ceiling of a kernel.
 // A codec whose in-cache speed is close to its out-of-cache one is compute-bound there.
-void BM_matvec_in_cache(benchmark::State& state) {
-  const int id = int(state.range(0));
-  const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
-  auto& p = prepare(id, rows, cols);
-  std::vector<float> x(cols, 0.5f), y(rows);
-  for (std::size_t i = 0; i < cols; ++i) x[i] = float(i % 7) - 3.f;
-  for (auto _ : state) {
-    ops_of(id).matvec(p.copies.first(), rows, cols, x.data(), y.data(), 0, rows);
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetBytesProcessed(std::int64_t(state.iterations() * p.copies.bytes()));
-  state.SetLabel(std::string(ops_of(id).name) + " " + simd::active_arch_name());
-}
+void BM_matvec_in_cache(benchmark::State& state) { run_matvec(state, true); }
 
 void BM_plain_read(benchmark::State& state) {
   const int id = int(state.range(0));

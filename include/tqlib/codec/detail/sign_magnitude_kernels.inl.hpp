@@ -130,6 +130,17 @@ inline sm_integer_prepared<T> sm_prepare_integer(const sm_block_desc* blocks, st
   return p;
 }
 
+// sm_prepare_integer for each of T activations (rows of XR, padded_cols apart), for a matmul.
+template <unsigned MB, class T, class Order>
+inline std::vector<sm_integer_prepared<T>> sm_prepare_tokens(const sm_block_desc* blocks, std::size_t nblocks, const float* XR,
+                                                             std::size_t padded_cols, std::size_t tokens, std::size_t pad,
+                                                             Order order) {
+  std::vector<sm_integer_prepared<T>> p;
+  p.reserve(tokens);
+  for (std::size_t t = 0; t < tokens; ++t) p.push_back(sm_prepare_integer<MB, T>(blocks, nblocks, XR + t * padded_cols, pad, order));
+  return p;
+}
+
 // The loop every integer matmul shares: rows decoded `group` at a time, each into `stride`
 // integer weights (the path's form and order, the order its activations are stored in) and its
 // block scales, then dotted with every token while they sit in L1. dot(t, weights, scales) must
@@ -306,10 +317,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                                std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                                float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
-  std::vector<sm_integer_prepared<std::int8_t>> tokens;
-  tokens.reserve(T);
-  for (std::size_t t = 0; t < T; ++t)
-    tokens.push_back(sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, XR + t * padded_cols, 64, [](std::size_t i) { return i; }));
+  const auto tokens = sm_prepare_tokens<MB, std::int8_t>(blocks, nblocks, XR, padded_cols, T, 64, [](std::size_t i) { return i; });
   const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
   std::vector<std::uint8_t> biased(nblocks * 16);  // the levels do not depend on the activations
   for (std::size_t b = 0; b < nblocks; ++b)
@@ -455,10 +463,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                             float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
-  std::vector<sm_integer_prepared<std::int16_t>> tokens;
-  tokens.reserve(T);
-  for (std::size_t t = 0; t < T; ++t)
-    tokens.push_back(sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, XR + t * padded_cols, 32, sm_avx2_order));
+  const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_avx2_order);
   const std::vector<std::size_t>& at = tokens[0].at;
   const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
   auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
@@ -570,10 +575,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                             float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
-  std::vector<sm_integer_prepared<std::int16_t>> tokens;
-  tokens.reserve(T);
-  for (std::size_t t = 0; t < T; ++t)
-    tokens.push_back(sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, XR + t * padded_cols, 32, [](std::size_t i) { return i; }));
+  const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, [](std::size_t i) { return i; });
   const std::vector<std::size_t>& at = tokens[0].at;
   const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
   auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/simd/dispatch.hpp"
@@ -89,8 +90,10 @@ namespace tqlib::codec::detail {
 // chunk for all rows):
 //   static constexpr std::size_t chunk_blocks;           // blocks per chunk (chunk c: blocks c * chunk_blocks ...)
 //   static std::size_t chunk_end(cols, blocks);          // chunks cover blocks [0, end) (the last may be short)
-//   static X chunk_activations(a, cols, b);              // what chunk_accumulate needs of the activations
-//   static __m512 chunk_accumulate(row, cols, b, X, acc);  // acc + the chunk's products, scaled
+//   static X chunk_activations(a, cols, b);              // what chunk_apply needs of the activations
+//   static D chunk_decode(row, cols, b);                 // what it needs of a row: the table lookups,
+//                                                        // done once per row for all tokens of a matmul
+//   static __m512 chunk_apply(D, X, acc);                // acc + the chunk's products, scaled
 //   static void chunk_block_dots(row, cols, b, X, n, out);  // exact int32 dot of its first n blocks
 // Unsigned codes skip the re-centring per weight: the offset is taken out once per activation block
 // through the bias (-offset * sum of each 4 activations, from bias4), exact in int32.
@@ -136,35 +139,14 @@ struct int8_dot_engine {
     else return 0;
   }
 
-  // out[i] = dot(row i, activations) for R rows. If pf is not null, the pf_bytes bytes from pf
-  // (the next group of rows) are prefetched a little per step. xs: the chunks' activations if the
-  // caller prepared them for all groups (else each group prepares its own).
-  template <std::size_t R>
-  static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, float* out,
-                       [[maybe_unused]] const std::byte* pf = nullptr, [[maybe_unused]] std::size_t pf_bytes = 0,
-                       [[maybe_unused]] const chunk_x* xs = nullptr) noexcept {
 #if TQLIB_INT8_AVX512
-    // Blocks [0, b0) go through the layout's chunks, then one block if b0 is odd, then pairs from b1.
-    const std::size_t b0 = chunk_end(cols, a.blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
-    const std::size_t b1 = std::min(a.blocks, b0 + b0 % 2), pairs = (a.blocks - b1) / 2, steps = chunks + pairs;
-    std::size_t pf_lines = 0;
-    if (pf && steps) pf_lines = (pf_bytes + 64 * steps - 1) / (64 * steps);
-    __m512 acc[R];
-    TQLIB_INT8_UNROLL
-    for (std::size_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-#if TQLIB_INT8_VBMI
-    if constexpr (has_chunks) {
-      for (std::size_t c = 0; c < chunks; ++c) {
-        const std::size_t b = c * chunk_blocks;
-        for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
-        pf += 64 * pf_lines;
-        chunk_x own;
-        const chunk_x& x = xs ? xs[c] : (own = fast::chunk_activations(a, cols, b));
-        TQLIB_INT8_UNROLL
-        for (std::size_t r = 0; r < R; ++r) acc[r] = fast::chunk_accumulate(rows[r], cols, b, x, acc[r]);
-      }
-    }
-#endif
+  // Blocks [b0, a.blocks) of R rows into acc (one block if b0 is odd, then pairs), then out[r] =
+  // the sum of acc[r]'s lanes. pf / pf_lines: prefetch per pair step, as dot_rows spreads it.
+  template <std::size_t R>
+  TQLIB_KERNEL_INLINE static void finish_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, std::size_t b0,
+                                              __m512* acc, float* out, [[maybe_unused]] const std::byte* pf,
+                                              std::size_t pf_lines) noexcept {
+    const std::size_t b1 = std::min(a.blocks, b0 + b0 % 2), pairs = (a.blocks - b1) / 2;
     // Lanes 0-7 take element 0 of a 4-float scale vector, lanes 8-15 element 1 (one scale per
     // block); with split scales, lanes 4l..4l+3 take element l (one scale per 16 weights).
     const __m512i spread = Layout::split_scales
@@ -191,6 +173,39 @@ struct int8_dot_engine {
     if ((a.blocks - b1) % 2) single_block<R>(rows, cols, a, a.blocks - 1, acc);
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+  }
+#endif
+
+  // out[i] = dot(row i, activations) for R rows. If pf is not null, the pf_bytes bytes from pf
+  // (the next group of rows) are prefetched a little per step. xs: the chunks' activations if the
+  // caller prepared them for all groups (else each group prepares its own).
+  template <std::size_t R>
+  static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, float* out,
+                       [[maybe_unused]] const std::byte* pf = nullptr, [[maybe_unused]] std::size_t pf_bytes = 0,
+                       [[maybe_unused]] const chunk_x* xs = nullptr) noexcept {
+#if TQLIB_INT8_AVX512
+    // Blocks [0, b0) go through the layout's chunks, then one block if b0 is odd, then pairs from b1.
+    const std::size_t b0 = chunk_end(cols, a.blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
+    const std::size_t b1 = std::min(a.blocks, b0 + b0 % 2), pairs = (a.blocks - b1) / 2, steps = chunks + pairs;
+    std::size_t pf_lines = 0;
+    if (pf && steps) pf_lines = (pf_bytes + 64 * steps - 1) / (64 * steps);
+    __m512 acc[R];
+    TQLIB_INT8_UNROLL
+    for (std::size_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+#if TQLIB_INT8_VBMI
+    if constexpr (has_chunks) {
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::size_t b = c * chunk_blocks;
+        for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+        pf += 64 * pf_lines;
+        chunk_x own;
+        const chunk_x& x = xs ? xs[c] : (own = fast::chunk_activations(a, cols, b));
+        TQLIB_INT8_UNROLL
+        for (std::size_t r = 0; r < R; ++r) acc[r] = fast::chunk_apply(fast::chunk_decode(rows[r], cols, b), x, acc[r]);
+      }
+    }
+#endif
+    finish_rows<R>(rows, cols, a, b0, acc, out, pf, pf_lines);
 #elif TQLIB_INT8_AVX2
     std::size_t pf_lines = 0;
     if (pf && a.blocks) pf_lines = (pf_bytes + 64 * a.blocks - 1) / (64 * a.blocks);
@@ -310,6 +325,10 @@ struct int8_dot_engine {
   static void matmul(const std::byte* blob, std::size_t rows, std::size_t cols, const act_view* acts, std::size_t T,
                      float* Y, std::size_t r0, std::size_t r1) noexcept {
     const std::size_t rb = Layout::row_bytes(cols);
+#if TQLIB_INT8_VBMI
+    if constexpr (has_chunks)
+      if (T > 1) return matmul_chunks(blob, rows, cols, acts, T, Y, r0, r1);
+#endif
     std::size_t r = r0;
     for (; r + rows_per_pass <= r1; r += rows_per_pass) {
       const std::byte* group[rows_per_pass];
@@ -325,6 +344,42 @@ struct int8_dot_engine {
       for (std::size_t t = 0; t < T; ++t) dot_rows<1>(&row, cols, acts[t], Y + t * rows + r);
     }
   }
+
+#if TQLIB_INT8_VBMI
+  // matmul for layouts with chunks: the table lookups, the costly part, are done once per row
+  // (chunk_decode, kept for a group of rows), and every token pays only chunk_apply; the steps and
+  // their order are dot_rows', so each token's result equals its matvec bit for bit.
+  static void matmul_chunks(const std::byte* blob, std::size_t rows, std::size_t cols, const act_view* acts, std::size_t T,
+                            float* Y, std::size_t r0, std::size_t r1) noexcept {
+    constexpr std::size_t R = rows_per_pass;
+    const std::size_t rb = Layout::row_bytes(cols);
+    const std::size_t b0 = chunk_end(cols, acts[0].blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
+    using decoded = decltype(fast::chunk_decode(blob, cols, 0));
+    std::vector<decoded> dec(R * chunks);
+    auto group = [&]<std::size_t N>(std::size_t r) {
+      const std::byte* row_ptr[N];
+      for (std::size_t i = 0; i < N; ++i) {
+        row_ptr[i] = blob + (r + i) * rb;
+        for (std::size_t c = 0; c < chunks; ++c) dec[i * chunks + c] = fast::chunk_decode(row_ptr[i], cols, c * chunk_blocks);
+      }
+      for (std::size_t t = 0; t < T; ++t) {
+        __m512 acc[N];
+        for (std::size_t i = 0; i < N; ++i) acc[i] = _mm512_setzero_ps();
+        for (std::size_t c = 0; c < chunks; ++c) {
+          const chunk_x x = fast::chunk_activations(acts[t], cols, c * chunk_blocks);
+          TQLIB_INT8_UNROLL
+          for (std::size_t i = 0; i < N; ++i) acc[i] = fast::chunk_apply(dec[i * chunks + c], x, acc[i]);
+        }
+        float out[N];
+        finish_rows<N>(row_ptr, cols, acts[t], b0, acc, out, nullptr, 0);
+        for (std::size_t i = 0; i < N; ++i) Y[t * rows + r + i] = out[i];
+      }
+    };
+    std::size_t r = r0;
+    for (; r + R <= r1; r += R) group.template operator()<R>(r);
+    for (; r < r1; ++r) group.template operator()<1>(r);
+  }
+#endif
 
 #if TQLIB_INT8_AVX2
  private:

@@ -73,32 +73,40 @@ struct int8_simd_layout<bitnet_layout, Arch> {
     c.d = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), _mm512_castps256_ps512(d));
     return c;
   }
-  // Sixteen int32 lanes, lane i the exact dot of weights 16i..16i+15 of the chunk.
-  TQLIB_KERNEL_INLINE static __m512i chunk_dot(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c) noexcept {
+  // What a row's chunk needs whatever the activations: digit k of its 256 weights (the order of
+  // X_k), and lane i its group's scale.
+  struct chunk_decoded {
+    __m512i u[4];
+    __m512 w;
+  };
+  TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
     const std::byte* packed = row + 2 * bitnet_layout::groups(cols) + 8 * b;
     const std::size_t n = bitnet_layout::packed_bytes(cols) - 8 * b;
     // Past the row's bytes: 40 = 1 + 3 + 9 + 27, four zero trits (as the scalar decoder reads them).
     const __m512i v = n >= 64 ? _mm512_loadu_si512(packed) : _mm512_mask_loadu_epi8(_mm512_set1_epi8(40), first_bytes(n, 0), packed);
-    __m512i s = c.bias;
+    chunk_decoded d;
     for (int k = 0; k < 4; ++k)
-      s = _mm512_dpbusd_epi32(s, _mm512_permutex2var_epi8(_mm512_load_si512(bitnet_vbmi.digit[k]), v,
-                                                          _mm512_load_si512(bitnet_vbmi.digit[k] + 64)),
-                              c.x[k]);
-    return s;
-  }
-  TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
-                                                     __m512 acc) noexcept {
+      d.u[k] = _mm512_permutex2var_epi8(_mm512_load_si512(bitnet_vbmi.digit[k]), v, _mm512_load_si512(bitnet_vbmi.digit[k] + 64));
     // The chunk's 4 group scales (b even: groups b/2 .. b/2 + 3), lane i taking group i / 4.
     const std::size_t groups = bitnet_layout::groups(cols) - b / 2;
     const __m128 g = _mm_cvtph_ps(groups >= 4 ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + b))
                                               : _mm_maskz_loadu_epi16(__mmask8((1u << groups) - 1), row + b));
-    const __m512 w = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_castps128_ps512(g));
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(row, cols, b, c)), _mm512_mul_ps(w, c.d), acc);
+    d.w = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_castps128_ps512(g));
+    return d;
+  }
+  // Sixteen int32 lanes, lane i the exact dot of weights 16i..16i+15 of the chunk.
+  TQLIB_KERNEL_INLINE static __m512i chunk_dot(const chunk_decoded& d, const chunk_x& c) noexcept {
+    __m512i s = c.bias;
+    for (int k = 0; k < 4; ++k) s = _mm512_dpbusd_epi32(s, d.u[k], c.x[k]);
+    return s;
+  }
+  TQLIB_KERNEL_INLINE static __m512 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m512 acc) noexcept {
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(d, c)), _mm512_mul_ps(d.w, c.d), acc);
   }
   TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                    std::size_t n, std::int32_t* out) noexcept {
     alignas(64) std::int32_t lanes[16];
-    _mm512_store_si512(lanes, chunk_dot(row, cols, b, c));
+    _mm512_store_si512(lanes, chunk_dot(chunk_decode(row, cols, b), c));
     for (std::size_t j = 0; j < n; ++j) out[j] = lanes[2 * j] + lanes[2 * j + 1];
   }
 #endif
@@ -125,7 +133,7 @@ struct int8_simd_layout<ternary_layout, Arch> {
   };
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t cols, std::size_t b) noexcept {
     chunk_x c;
-    c.one_pack = b + 10 > chunk_end(cols, a.blocks);
+    c.one_pack = one_pack(cols, b);
     for (std::size_t n = 0; n < 5; ++n) {
       const std::size_t lo = b + n, hi = b + 5 + n;
       const auto ld = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
@@ -137,39 +145,49 @@ struct int8_simd_layout<ternary_layout, Arch> {
     c.d = _mm512_maskz_loadu_ps(__mmask16(c.one_pack ? 0x1f : 0x3ff), a.d + b);
     return c;
   }
-  TQLIB_KERNEL_INLINE static __m512i chunk_bytes(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c) noexcept {
-    const std::byte* p = row + 2 * ternary_layout::groups(cols) + 32 * (b / 5);
-    return c.one_pack ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))) : _mm512_loadu_si512(p);
-  }
+  // The chunk at block b has one pack when the packs end inside it (its upper halves are zero).
+  TQLIB_KERNEL_INLINE static bool one_pack(std::size_t cols, std::size_t b) noexcept { return b + 10 > chunk_end(cols, 0); }
   // Sixteen int32 lanes of D_n: blocks b + n (lanes 0-7) and b + 5 + n (lanes 8-15).
-  TQLIB_KERNEL_INLINE static __m512i chunk_dot(__m512i f, __mmask64 high, std::size_t n, const chunk_x& c) noexcept {
-    return _mm512_dpbusd_epi32(c.bias[n], trit_digits_vbmi(f, high, trit_digit_table.digit[0][n]), c.x[n]);
+  TQLIB_KERNEL_INLINE static __m512i chunk_dot(__m512i digits, std::size_t n, const chunk_x& c) noexcept {
+    return _mm512_dpbusd_epi32(c.bias[n], digits, c.x[n]);
   }
-  TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
-                                                     __m512 acc) noexcept {
-    const __m512i f = chunk_bytes(row, cols, b, c);
+  // What a row's chunk needs whatever the activations: D_n for n < 5, and lane i < 10 the group
+  // scale of block b + i.
+  struct chunk_decoded {
+    __m512i u[5];
+    __m512 scales;
+  };
+  TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    const std::byte* p = row + 2 * ternary_layout::groups(cols) + 32 * (b / 5);
+    const __m512i f = one_pack(cols, b) ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))) : _mm512_loadu_si512(p);
     const __mmask64 high = _mm512_movepi8_mask(f);
+    chunk_decoded d;
+    TQLIB_INT8_UNROLL
+    for (std::size_t n = 0; n < 5; ++n) d.u[n] = trit_digits_vbmi(f, high, trit_digit_table.digit[0][n]);
     // Groups b/2 .. b/2 + 4 (8 read; the stream follows them in the row, and lanes 5-7 go unused;
     // in a one-pack chunk groups past the row's are zeroed, their lanes' products being 0).
     const std::size_t groups = ternary_layout::groups(cols) - b / 2;
     const __m128i h = groups >= 8 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b))
                                   : _mm_maskz_loadu_epi16(__mmask8((1u << groups) - 1), row + b);
+    d.scales = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 0, 0, 0, 0, 0, 0), _mm512_castps256_ps512(_mm256_cvtph_ps(h)));
+    return d;
+  }
+  TQLIB_KERNEL_INLINE static __m512 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m512 acc) noexcept {
     // Lane i < 10: the group scale of block b + i times its activation scale, so that each of the
     // five steps below needs only one permute to spread them.
-    const __m512 scales = _mm512_mul_ps(
-        _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 0, 0, 0, 0, 0, 0), _mm512_castps256_ps512(_mm256_cvtph_ps(h))), c.d);
+    const __m512 scales = _mm512_mul_ps(d.scales, c.d);
     TQLIB_INT8_UNROLL
     for (std::size_t n = 0; n < 5; ++n) {
       const __m512i lanes = _mm512_inserti64x4(_mm512_set1_epi32(int(n)), _mm256_set1_epi32(int(n + 5)), 1);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(f, high, n, c)), _mm512_permutexvar_ps(lanes, scales), acc);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(d.u[n], n, c)), _mm512_permutexvar_ps(lanes, scales), acc);
     }
     return acc;
   }
   TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                    std::size_t count, std::int32_t* out) noexcept {
-    const __m512i f = chunk_bytes(row, cols, b, c);
+    const chunk_decoded d = chunk_decode(row, cols, b);
     for (std::size_t n = 0; n < 5; ++n) {
-      const __m512i s = chunk_dot(f, _mm512_movepi8_mask(f), n, c);
+      const __m512i s = chunk_dot(d.u[n], n, c);
       out[n] = _mm512_mask_reduce_add_epi32(0x00ff, s);
       if (5 + n < count) out[5 + n] = _mm512_mask_reduce_add_epi32(0xff00, s);
     }

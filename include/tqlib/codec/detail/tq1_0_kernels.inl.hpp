@@ -78,27 +78,38 @@ struct int8_simd_layout<tq1_0_layout, Arch> {
   TQLIB_KERNEL_INLINE static __m512i chunk_bytes(const std::byte* row, std::size_t b) noexcept {
     return _mm512_maskz_loadu_epi8((std::uint64_t(1) << 52) - 1, row + (b / 8) * tq1_0_traits::block_bytes);
   }
-  TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t, std::size_t b, const chunk_x& c,
-                                                     __m512 acc) noexcept {
+  // What a row's chunk (one 256-block) needs whatever the activations: its digits n < 5 (the order
+  // of X_n) and its scale.
+  struct chunk_decoded {
+    __m512i u[5];
+    __m512 w;
+  };
+  TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t, std::size_t b) noexcept {
     const __m512i f = chunk_bytes(row, b);
     const __mmask64 high = _mm512_movepi8_mask(f);
+    chunk_decoded d;
+    TQLIB_INT8_UNROLL
+    for (std::size_t n = 0; n < 5; ++n) d.u[n] = trit_digits_vbmi(f, high, trit_digit_table.digit[0][n]);
     std::uint16_t h;
     std::memcpy(&h, row + (b / 8) * tq1_0_traits::block_bytes + 52, 2);
-    const __m512 w = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+    d.w = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+    return d;
+  }
+  TQLIB_KERNEL_INLINE static __m512 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m512 acc) noexcept {
     TQLIB_INT8_UNROLL
     for (std::size_t n = 0; n < 5; ++n) {
-      const __m512i s = _mm512_dpbusd_epi32(c.bias[n], trit_digits_vbmi(f, high, trit_digit_table.digit[0][n]), c.x[n]);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(w, c.d[n]), acc);
+      const __m512i s = _mm512_dpbusd_epi32(c.bias[n], d.u[n], c.x[n]);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d.w, c.d[n]), acc);
     }
     return acc;
   }
   TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t, std::size_t b, const chunk_x& c,
                                                    std::size_t, std::int32_t* out) noexcept {
-    const __m512i f = chunk_bytes(row, b);
+    const chunk_decoded d = chunk_decode(row, 0, b);
     for (std::size_t j = 0; j < 8; ++j) out[j] = 0;
     for (std::size_t n = 0; n < 5; ++n) {
       alignas(64) std::int32_t lanes[16];
-      _mm512_store_si512(lanes, _mm512_dpbusd_epi32(c.bias[n], trit_digits_vbmi(f, _mm512_movepi8_mask(f), trit_digit_table.digit[0][n]), c.x[n]));
+      _mm512_store_si512(lanes, _mm512_dpbusd_epi32(c.bias[n], d.u[n], c.x[n]));
       for (std::size_t i = 0; i < 16; ++i) out[tq1_0_vbmi.block[n][i]] += lanes[i];
     }
   }

@@ -101,37 +101,51 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
     }
     return {z1, z2, _mm512_movepi8_mask(z1), _mm512_movepi8_mask(z2)};
   }
+  // u = q + 4 of blocks b + j (bytes 0-31) and b + 5 + j (bytes 32-63).
+  TQLIB_KERNEL_INLINE static __m512i chunk_u(const chunk_w& w, std::size_t j) noexcept {
+    if (j == 2)  // digit 4 of Z1, digit 0 of Z2
+      return _mm512_add_epi8(trit_digits_vbmi(w.z1, w.h1, trit_digit_table.digit[0][4]),
+                             trit_digits_vbmi(w.z2, w.h2, trit_digit_table.digit[1][0]));
+    // digits 2j, 2j + 1 of Z1 (j < 2) or 2j - 5, 2j - 4 of Z2
+    return j < 2 ? trit_digits_vbmi(w.z1, w.h1, trit2_pair_table.pair[2 * j])
+                 : trit_digits_vbmi(w.z2, w.h2, trit2_pair_table.pair[2 * j - 5]);
+  }
   // Sixteen int32 lanes: blocks b + j (lanes 0-7) and b + 5 + j (lanes 8-15).
-  TQLIB_KERNEL_INLINE static __m512i chunk_dot(const chunk_w& w, std::size_t j, const chunk_x& c) noexcept {
-    __m512i u;
-    if (j == 2) {  // digit 4 of Z1, digit 0 of Z2
-      u = _mm512_add_epi8(trit_digits_vbmi(w.z1, w.h1, trit_digit_table.digit[0][4]),
-                          trit_digits_vbmi(w.z2, w.h2, trit_digit_table.digit[1][0]));
-    } else {  // digits 2j, 2j + 1 of Z1 (j < 2) or 2j - 5, 2j - 4 of Z2
-      u = j < 2 ? trit_digits_vbmi(w.z1, w.h1, trit2_pair_table.pair[2 * j])
-                : trit_digits_vbmi(w.z2, w.h2, trit2_pair_table.pair[2 * j - 5]);
-    }
+  TQLIB_KERNEL_INLINE static __m512i chunk_dot(__m512i u, std::size_t j, const chunk_x& c) noexcept {
     return _mm512_dpbusd_epi32(c.bias[j], u, c.x[j]);
   }
-  TQLIB_KERNEL_INLINE static __m512 chunk_accumulate(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
-                                                     __m512 acc) noexcept {
-    const chunk_w w = chunk_weights(row, cols, b, c.packs, c.tail_pack);
+  // What a row's chunk needs whatever the activations: its u values, and lane i < 10 of lo / hi the
+  // scales of the two groups of block b + i.
+  struct chunk_decoded {
+    __m512i u[5];
+    __m512 lo, hi;
+  };
+  TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    const std::size_t packs = std::min<std::size_t>(4, 2 * L::blocks(cols) / 5 - 2 * b / 5);
+    const chunk_w w = chunk_weights(row, cols, b, packs, packs < 4 && one_block_tail(cols));
+    chunk_decoded d;
+    TQLIB_INT8_UNROLL
+    for (std::size_t j = 0; j < 5; ++j) d.u[j] = chunk_u(w, j);
     // Code byte b + j holds groups 2(b + j) (low nibble) and 2(b + j) + 1. 16 bytes read: the
     // stream follows the codes in the row.
     float s_row;
     std::memcpy(&s_row, row, 4);
     const __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 4 + b)));
     const __m512 table = _mm512_mul_ps(_mm512_loadu_ps(trit_group_scale.data()), _mm512_set1_ps(s_row));
-    // Lane i: the scales of the two groups of block b + i, times its activation scale, so that
-    // each of the five steps below needs only one permute to spread them.
-    const __m512 lo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(codes, _mm512_set1_epi32(15)), table), c.d);
-    const __m512 hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), table), c.d);
+    d.lo = _mm512_permutexvar_ps(_mm512_and_si512(codes, _mm512_set1_epi32(15)), table);
+    d.hi = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), table);
+    return d;
+  }
+  TQLIB_KERNEL_INLINE static __m512 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m512 acc) noexcept {
+    // Times the blocks' activation scales once, so that each of the five steps below needs only
+    // one permute to spread them.
+    const __m512 lo = _mm512_mul_ps(d.lo, c.d), hi = _mm512_mul_ps(d.hi, c.d);
     TQLIB_INT8_UNROLL
     for (std::size_t j = 0; j < 5; ++j) {
       // lanes: 4 x group lo of block j, 4 x its hi, then the same for block j + 5
       const int l = int(j), h = int(j + 5);
       const __m512i lanes = _mm512_setr_epi32(l, l, l, l, 16 + l, 16 + l, 16 + l, 16 + l, h, h, h, h, 16 + h, 16 + h, 16 + h, 16 + h);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(w, j, c)), _mm512_permutex2var_ps(lo, lanes, hi), acc);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(d.u[j], j, c)), _mm512_permutex2var_ps(lo, lanes, hi), acc);
     }
     return acc;
   }
@@ -139,7 +153,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
                                                    std::size_t count, std::int32_t* out) noexcept {
     const chunk_w w = chunk_weights(row, cols, b, c.packs, c.tail_pack);
     for (std::size_t j = 0; j < 5 && j < count; ++j) {
-      const __m512i s = chunk_dot(w, j, c);
+      const __m512i s = chunk_dot(chunk_u(w, j), j, c);
       out[j] = _mm512_mask_reduce_add_epi32(0x00ff, s);
       if (5 + j < count) out[5 + j] = _mm512_mask_reduce_add_epi32(0xff00, s);
     }

@@ -59,6 +59,24 @@ void BM_matvec(benchmark::State& state) { run_matvec(state, false); }
 // A codec whose in-cache speed is close to its out-of-cache one is compute-bound there.
 void BM_matvec_in_cache(benchmark::State& state) { run_matvec(state, true); }
 
+// Prefill: 32 tokens through one matmul; Gweights/s counts weights x tokens, so it compares with
+// BM_matvec's (one token).
+void BM_matmul32(benchmark::State& state) {
+  constexpr std::size_t tokens = 32;
+  const int id = int(state.range(0));
+  const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
+  auto& p = prepare(id, rows, cols);
+  std::vector<float> X(tokens * cols), Y(tokens * rows);
+  for (std::size_t i = 0; i < X.size(); ++i) X[i] = float(i % 7) - 3.f;
+  for (auto _ : state) {
+    ops_of(id).matmul(p.copies.next(), rows, cols, X.data(), tokens, Y.data(), 0, rows);
+    benchmark::DoNotOptimize(Y.data());
+  }
+  state.counters["Gweights/s"] =
+      benchmark::Counter(double(rows * cols * tokens) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(ops_of(id).name) + " " + simd::active_arch_name());
+}
+
 void BM_plain_read(benchmark::State& state) {
   const int id = int(state.range(0));
   const std::size_t rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2));
@@ -105,6 +123,12 @@ void in_cache_shapes(benchmark::internal::Benchmark* b) {
   for (auto id : {codec_id::q8, codec_id::q4_0, codec_id::ternary, codec_id::trit2, codec_id::bitnet}) b->Args({int(id), 512, 896});
 }
 
+void prefill_shapes(benchmark::internal::Benchmark* b) {
+  using codec::codec_id;
+  for (auto id : {codec_id::q8, codec_id::q4_0, codec_id::ternary, codec_id::trit2, codec_id::bitnet}) b->Args({int(id), 4864, 896});
+  b->Args({int(codec_id::tq1_0), 896, 4864});
+}
+
 void small_shapes(benchmark::internal::Benchmark* b) {
   using codec::codec_id;
   for (auto id : {codec_id::q8, codec_id::q4_0, codec_id::ternary, codec_id::tq2_0, codec_id::trit2}) b->Args({int(id), 896, 4864});
@@ -114,6 +138,7 @@ void small_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_matvec)->Apply(shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_matvec_in_cache)->Apply(in_cache_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_matmul32)->Apply(prefill_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_plain_read)->Apply(shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_encode)->Apply(small_shapes)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_decode)->Apply(small_shapes)->Unit(benchmark::kMillisecond);

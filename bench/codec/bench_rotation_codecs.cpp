@@ -1,5 +1,6 @@
 // TQ4_1S and TurboQuant_mse (turbo2, turbo4) at Qwen2.5-0.5B shapes: encode, decode_row and
-// matvec throughput in packed bytes per second, out of cache, next to a plain read of the very same
+// matvec throughput in packed bytes per second (and a 32-token matmul, prefill's kernel, in weights
+// x tokens per second), out of cache, next to a plain read of the very same
 // bytes (common/out_of_cache.hpp: the memory-bandwidth ceiling a matvec that streams its weights
 // can reach).
 //
@@ -69,6 +70,23 @@ void matvec(benchmark::State& state, const codec_ops* ops, shape s) {
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(copies.bytes()));
+  state.counters["Gweights/s"] = benchmark::Counter(double(s.rows * s.cols) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(simd::active_arch_name());
+}
+
+// Prefill: 32 tokens through one matmul; Gweights/s counts weights x tokens, so it compares with
+// matvec's weights per second (one token).
+void matmul(benchmark::State& state, const codec_ops* ops, shape s) {
+  constexpr std::size_t tokens = 32;
+  auto& copies = copies_of(ops, s);
+  const auto X = random_floats(tokens * s.cols, 1);
+  std::vector<float> Y(tokens * s.rows);
+  for (auto _ : state) {
+    ops->matmul(copies.next(), s.rows, s.cols, X.data(), tokens, Y.data(), 0, s.rows);
+    benchmark::DoNotOptimize(Y.data());
+  }
+  state.counters["Gweights/s"] =
+      benchmark::Counter(double(s.rows * s.cols * tokens) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(simd::active_arch_name());
 }
 
@@ -111,6 +129,8 @@ int register_all() {
       benchmark::RegisterBenchmark(("BM_plain_read/" + tag).c_str(), plain_read, ops, s)
           ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("BM_decode_row/" + tag).c_str(), decode, ops, s);
+      if (s.rows * s.cols == 4864 * 896)
+        benchmark::RegisterBenchmark(("BM_matmul32/" + tag).c_str(), matmul, ops, s)->Unit(benchmark::kMicrosecond);
       if (s.rows * s.cols <= 896 * 896)
         benchmark::RegisterBenchmark(("BM_encode/" + tag).c_str(), encode, ops, s)->Unit(benchmark::kMillisecond);
     }

@@ -144,8 +144,7 @@ struct int8_dot_engine {
   // the sum of acc[r]'s lanes. pf / pf_lines: prefetch per pair step, as dot_rows spreads it.
   template <std::size_t R>
   TQLIB_KERNEL_INLINE static void finish_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, std::size_t b0,
-                                              __m512* acc, float* out, [[maybe_unused]] const std::byte* pf,
-                                              std::size_t pf_lines) noexcept {
+                                              __m512* acc, float* out, const std::byte* pf, std::size_t pf_lines) noexcept {
     const std::size_t b1 = std::min(a.blocks, b0 + b0 % 2), pairs = (a.blocks - b1) / 2;
     // Lanes 0-7 take element 0 of a 4-float scale vector, lanes 8-15 element 1 (one scale per
     // block); with split scales, lanes 4l..4l+3 take element l (one scale per 16 weights).

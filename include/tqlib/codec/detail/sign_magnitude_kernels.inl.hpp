@@ -14,6 +14,7 @@
 #endif
 
 #include "tqlib/codec/sign_magnitude.hpp"
+#include "tqlib/simd/vector_ops.hpp"
 
 namespace tqlib::codec {
 
@@ -687,20 +688,10 @@ TQLIB_KERNEL_INLINE void sm_matmul_bits(const std::byte* blob, std::size_t row_b
   return sm_matmul_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
 #endif
   // Float paths (as their matvec): each row decoded once, rotated domain, then dotted with every token.
-  using batch = xsimd::batch<float, Arch>;
-  constexpr std::size_t W = batch::size;
   std::vector<float> w(padded_cols);
   for (std::size_t r = r0; r < r1; ++r) {
     sm_decode_rotated_bits<Arch, MB>(blob + r * row_bytes, blocks, nblocks, w.data());
-    for (std::size_t t = 0; t < T; ++t) {
-      const float* x = XR + t * padded_cols;
-      batch acc(0.f);
-      std::size_t i = 0;
-      for (; i + W <= padded_cols; i += W) acc = xsimd::fma(batch::load_unaligned(w.data() + i), batch::load_unaligned(x + i), acc);
-      float sum = xsimd::reduce_add(acc);
-      for (; i < padded_cols; ++i) sum += w[i] * x[i];
-      Y[t * rows + r] = sum;
-    }
+    for (std::size_t t = 0; t < T; ++t) Y[t * rows + r] = simd::vector_kernels<Arch>::dot(w.data(), XR + t * padded_cols, padded_cols);
   }
 }
 

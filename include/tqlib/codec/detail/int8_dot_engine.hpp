@@ -25,9 +25,10 @@
 //  - AVX-512: two 32-blocks per 512-bit register (64 weights per vpdpbusd / vpmaddubsw), one
 //    int32 -> float conversion and one FMA per two blocks; the two blocks' scales are combined
 //    into a 4-float vector and spread over the lanes with one vpermps.
-//  - AVX-512 VBMI (layouts with chunk hooks: the ternary family): several blocks per step, digits
-//    decoded with byte table lookups (vpermi2b) in whatever order the packing makes cheapest, and
-//    the activations permuted to that order once per chunk for all rows of the group.
+//  - Layouts with chunk hooks (the ternary family with AVX-512 VBMI; bitnet also with AVX-512BW
+//    and AVX2): several blocks per step, digits decoded with byte table lookups (vpermi2b, or
+//    vpshufb on nibbles) in whatever order the packing makes cheapest, and the activations
+//    permuted to that order once per chunk for all rows of the group.
 //  - AVX2: one block per 256-bit register, vpmaddubsw with the sign trick (or unsigned codes).
 // Every row's arithmetic is the same whatever the group it falls in, so results do not depend on
 // how rows are split between threads, nor on matvec vs matmul.
@@ -85,20 +86,24 @@ namespace tqlib::codec::detail {
 //   static C pair_context(cols, b);                      // AVX-512BW: what decode2_u8(row, cols, b, C)
 //                                                        // needs, computed once per pair for all rows
 //   static std::uint32_t scale_bits2(row, cols, b);      // f16 bits of the scales of blocks b | b + 1 << 16
-// and, AVX-512 with VBMI and VNNI, chunks of whole blocks decoded in an order of the layout's own
-// choosing (table lookups per digit position; the activations are permuted to match, once per
-// chunk for all rows):
+// and, on the architectures where the layout has them (AVX2 and up), chunks of whole blocks decoded
+// in an order of the layout's own choosing (table lookups per digit position; the activations are
+// permuted to match, once per chunk for all rows); X, D and the accumulator are 512-bit on AVX-512
+// and 256-bit on AVX2:
 //   static constexpr std::size_t chunk_blocks;           // blocks per chunk (chunk c: blocks c * chunk_blocks ...)
 //   static std::size_t chunk_end(cols, blocks);          // chunks cover blocks [0, end) (the last may be short)
 //   static X chunk_activations(a, cols, b);              // what chunk_apply needs of the activations
 //   static D chunk_decode(row, cols, b);                 // what it needs of a row: the table lookups,
 //                                                        // done once per row for all tokens of a matmul
-//   static __m512 chunk_apply(D, X, acc);                // acc + the chunk's products, scaled
+//   static __m512 chunk_apply(D, X, acc);                // acc + the chunk's products, scaled (__m256 on AVX2)
 //   static void chunk_block_dots(row, cols, b, X, n, out);  // exact int32 dot of its first n blocks
 // Unsigned codes skip the re-centring per weight: the offset is taken out once per activation block
 // through the bias (-offset * sum of each 4 activations, from bias4), exact in int32.
 template <class Layout, class Arch>
 struct int8_simd_layout {};
+
+template <class R, class... Args>
+R result_of(R (*)(Args...));  // unevaluated only: the return type of a function
 
 template <class Arch, class Layout>
 struct int8_dot_engine {
@@ -119,7 +124,7 @@ struct int8_dot_engine {
   static constexpr std::size_t rows_per_pass = 4;  // rows sharing each activation load
 
   // The layout's chunk path (see int8_simd_layout), where this architecture has one.
-  static constexpr bool has_chunks = TQLIB_INT8_VBMI && requires { fast::chunk_blocks; };
+  static constexpr bool has_chunks = TQLIB_INT8_AVX2 && requires { fast::chunk_blocks; };
   static constexpr std::size_t chunk_blocks = [] {
     if constexpr (has_chunks) {
       static_assert(fast::chunk_blocks % 2 == 0, "chunks start at even blocks (block pairs after them)");
@@ -138,6 +143,28 @@ struct int8_dot_engine {
     if constexpr (has_chunks) return std::min(blocks, fast::chunk_end(cols, blocks));
     else return 0;
   }
+
+#if TQLIB_INT8_AVX2
+  // The layout's chunks [0, chunks) of R rows into acc (nothing without chunks); pf advances as
+  // in the block steps after them. xs: the chunks' activations prepared by the caller, or null.
+  template <std::size_t R, class Acc>
+  TQLIB_KERNEL_INLINE static void chunk_steps([[maybe_unused]] const std::byte* const* rows, [[maybe_unused]] std::size_t cols,
+                                              [[maybe_unused]] const act_view& a, [[maybe_unused]] std::size_t chunks,
+                                              [[maybe_unused]] const chunk_x* xs, [[maybe_unused]] Acc* acc,
+                                              [[maybe_unused]] const std::byte*& pf, [[maybe_unused]] std::size_t pf_lines) noexcept {
+    if constexpr (has_chunks) {
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::size_t b = c * chunk_blocks;
+        for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+        pf += 64 * pf_lines;
+        chunk_x own;
+        const chunk_x& x = xs ? xs[c] : (own = fast::chunk_activations(a, cols, b));
+        TQLIB_INT8_UNROLL
+        for (std::size_t r = 0; r < R; ++r) acc[r] = fast::chunk_apply(fast::chunk_decode(rows[r], cols, b), x, acc[r]);
+      }
+    }
+  }
+#endif
 
 #if TQLIB_INT8_AVX512
   // Blocks [b0, a.blocks) of R rows into acc (one block if b0 is odd, then pairs), then out[r] =
@@ -173,6 +200,26 @@ struct int8_dot_engine {
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
   }
+#elif TQLIB_INT8_AVX2
+  // Blocks [b0, a.blocks) of R rows into acc, one at a time, then out[r] = the sum of acc[r]'s lanes.
+  template <std::size_t R>
+  TQLIB_KERNEL_INLINE static void finish_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, std::size_t b0,
+                                              __m256* acc, float* out, const std::byte* pf, std::size_t pf_lines) noexcept {
+    for (std::size_t b = b0; b < a.blocks; ++b) {
+      for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+      pf += 64 * pf_lines;
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
+      const __m256i bias = load_bias256(a, b);
+      const float dx = a.d[b];
+      TQLIB_INT8_UNROLL
+      for (std::size_t r = 0; r < R; ++r) {
+        const __m256i s = block_dot(rows[r], cols, b, x, bias);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale_register(rows[r], cols, b, dx), acc[r]);
+      }
+    }
+    TQLIB_INT8_UNROLL
+    for (std::size_t r = 0; r < R; ++r) out[r] = horizontal_sum(acc[r]);
+  }
 #endif
 
   // out[i] = dot(row i, activations) for R rows. If pf is not null, the pf_bytes bytes from pf
@@ -191,40 +238,19 @@ struct int8_dot_engine {
     __m512 acc[R];
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-#if TQLIB_INT8_VBMI
-    if constexpr (has_chunks) {
-      for (std::size_t c = 0; c < chunks; ++c) {
-        const std::size_t b = c * chunk_blocks;
-        for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
-        pf += 64 * pf_lines;
-        chunk_x own;
-        const chunk_x& x = xs ? xs[c] : (own = fast::chunk_activations(a, cols, b));
-        TQLIB_INT8_UNROLL
-        for (std::size_t r = 0; r < R; ++r) acc[r] = fast::chunk_apply(fast::chunk_decode(rows[r], cols, b), x, acc[r]);
-      }
-    }
-#endif
+    chunk_steps<R>(rows, cols, a, chunks, xs, acc, pf, pf_lines);
     finish_rows<R>(rows, cols, a, b0, acc, out, pf, pf_lines);
 #elif TQLIB_INT8_AVX2
+    // Blocks [0, b0) go through the layout's chunks, then one block at a time.
+    const std::size_t b0 = chunk_end(cols, a.blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
+    const std::size_t steps = chunks + (a.blocks - b0);
     std::size_t pf_lines = 0;
-    if (pf && a.blocks) pf_lines = (pf_bytes + 64 * a.blocks - 1) / (64 * a.blocks);
+    if (pf && steps) pf_lines = (pf_bytes + 64 * steps - 1) / (64 * steps);
     __m256 acc[R];
     TQLIB_INT8_UNROLL
     for (std::size_t r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
-    for (std::size_t b = 0; b < a.blocks; ++b) {
-      for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
-      pf += 64 * pf_lines;
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
-      const __m256i bias = load_bias256(a, b);
-      const float dx = a.d[b];
-      TQLIB_INT8_UNROLL
-      for (std::size_t r = 0; r < R; ++r) {
-        const __m256i s = block_dot(rows[r], cols, b, x, bias);
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale_register(rows[r], cols, b, dx), acc[r]);
-      }
-    }
-    TQLIB_INT8_UNROLL
-    for (std::size_t r = 0; r < R; ++r) out[r] = horizontal_sum(acc[r]);
+    chunk_steps<R>(rows, cols, a, chunks, xs, acc, pf, pf_lines);
+    finish_rows<R>(rows, cols, a, b0, acc, out, pf, pf_lines);
 #elif TQLIB_INT8_WASM
     int8_wasm_dot<Layout>::template dot_rows<R>(rows, cols, a, out);  // detail/int8_dot_wasm.hpp
 #else
@@ -251,13 +277,13 @@ struct int8_dot_engine {
   // the scalar integer reference bit for bit).
   static void block_dots(const std::byte* row, std::size_t cols, const act_view& a, std::int32_t* out) noexcept {
     std::size_t b = 0;
-#if TQLIB_INT8_AVX512
-#if TQLIB_INT8_VBMI
+#if TQLIB_INT8_AVX2
     if constexpr (has_chunks)
       for (const std::size_t b0 = chunk_end(cols, a.blocks); b < b0; b += chunk_blocks)
         fast::chunk_block_dots(row, cols, b, fast::chunk_activations(a, cols, b), std::min(chunk_blocks, b0 - b), out + b);
-    b = chunk_end(cols, a.blocks);  // pairs from here, odd or not: the sums need no scales
+    b = chunk_end(cols, a.blocks);  // blocks or pairs from here, odd or not: the sums need no scales
 #endif
+#if TQLIB_INT8_AVX512
     // Pairs through the 512-bit path matvec uses, so the tests hold it to the reference too.
     for (; b + 2 <= a.blocks; b += 2) {
       const __m512i s = pair_dot(row, cols, b, pair_context(cols, b), _mm512_loadu_si512(a.q + 32 * b), load_bias512(a, b));
@@ -287,7 +313,6 @@ struct int8_dot_engine {
 
   static void matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
                      std::size_t r1) noexcept {
-#if TQLIB_INT8_VBMI
     if constexpr (has_chunks) {
       // The chunks' activations once for all row groups, when they fit 16 KiB of stack.
       constexpr std::size_t cap = 16384 / sizeof(chunk_x);
@@ -298,7 +323,6 @@ struct int8_dot_engine {
         return matvec_rows(blob, cols, a, y, r0, r1, xs);
       }
     }
-#endif
     matvec_rows(blob, cols, a, y, r0, r1, nullptr);
   }
 
@@ -324,7 +348,7 @@ struct int8_dot_engine {
   static void matmul(const std::byte* blob, std::size_t rows, std::size_t cols, const act_view* acts, std::size_t T,
                      float* Y, std::size_t r0, std::size_t r1) noexcept {
     const std::size_t rb = Layout::row_bytes(cols);
-#if TQLIB_INT8_VBMI
+#if TQLIB_INT8_AVX2
     if constexpr (has_chunks)
       if (T > 1) return matmul_chunks(blob, rows, cols, acts, T, Y, r0, r1);
 #endif
@@ -344,7 +368,7 @@ struct int8_dot_engine {
     }
   }
 
-#if TQLIB_INT8_VBMI
+#if TQLIB_INT8_AVX2
   // matmul for layouts with chunks: the table lookups, the costly part, are done once per row
   // (chunk_decode, kept for a group of rows), and every token pays only chunk_apply; the steps and
   // their order are dot_rows', so each token's result equals its matvec bit for bit.
@@ -354,6 +378,7 @@ struct int8_dot_engine {
     const std::size_t rb = Layout::row_bytes(cols);
     const std::size_t b0 = chunk_end(cols, acts[0].blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
     using decoded = decltype(fast::chunk_decode(blob, cols, 0));
+    using accumulator = decltype(result_of(&fast::chunk_apply));  // __m512 or __m256
     std::vector<decoded> dec(R * chunks);
     auto group = [&]<std::size_t N>(std::size_t r) {
       const std::byte* row_ptr[N];
@@ -362,8 +387,8 @@ struct int8_dot_engine {
         for (std::size_t c = 0; c < chunks; ++c) dec[i * chunks + c] = fast::chunk_decode(row_ptr[i], cols, c * chunk_blocks);
       }
       for (std::size_t t = 0; t < T; ++t) {
-        __m512 acc[N];
-        for (std::size_t i = 0; i < N; ++i) acc[i] = _mm512_setzero_ps();
+        accumulator acc[N];
+        for (std::size_t i = 0; i < N; ++i) acc[i] = accumulator{};
         for (std::size_t c = 0; c < chunks; ++c) {
           const chunk_x x = fast::chunk_activations(acts[t], cols, c * chunk_blocks);
           TQLIB_INT8_UNROLL

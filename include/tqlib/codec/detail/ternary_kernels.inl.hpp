@@ -7,13 +7,98 @@
 namespace tqlib::codec {
 
 namespace detail {
+// bitnet, 4 trits per byte, many blocks at a time (a chunk): digit k of every packed byte v,
+// D_k[j] = (v_j / 3^k) % 3 = t + 1, is one register per k, so D_k's byte j is weight 4j + k. The
+// activations are permuted to match once per chunk for all rows, X_k[j] = x[4j + k], and the
+// chunk's dot is sum_k D_k . X_k: int32 lane i (bytes 4i..4i+3) holds weights 16i..16i+15, in
+// block i / 2 and group i / 4. Digits are unsigned (offset 1): each lane starts at -(the sum of
+// its 16 activations). The digits come from
+//  - AVX-512 VBMI: one 128-byte table lookup (vpermi2b) per k, 64 bytes (256 weights) a chunk;
+//  - AVX-512BW and AVX2: 16-byte lookups (vpshufb) on the two nibbles of v, 64 or 32 bytes a
+//    chunk (bitnet_nibble_digits).
+#if TQLIB_INT8_AVX2
+// The base-3 digits of v < 81 from its nibbles v = 16 h + l (h <= 5): 16 h = 9 Q[h] + R[h] and
+// l = 9 A[l] + (l % 9), so with s = R[h] + l % 9 (<= 15 for every v < 81)
+//   v % 9 = s % 9,   v / 9 = Q[h] + A[l] + (s >= 9),
+// and the digits are (v % 9) % 3, (v % 9) / 3, (v / 9) % 3, (v / 9) / 3: nine 16-entry tables,
+// 14 byte instructions for all four digits of a register of bytes. Bytes >= 81 (rejected by
+// validation) give digits that are not meaningful but stay in 0..2 or 0.
+struct bitnet_nibble_tables {
+  alignas(16) std::uint8_t rem_h[16], quot_h[16], rem_l[16], carry_l[16], d0[16], d1[16], carry_s[16], mod3[16], div3[16];
+};
+inline constexpr bitnet_nibble_tables bitnet_nibbles = [] {
+  bitnet_nibble_tables t{};
+  for (unsigned i = 0; i < 16; ++i) {
+    t.rem_h[i] = std::uint8_t(i < 6 ? 16 * i % 9 : 0);
+    t.quot_h[i] = std::uint8_t(i < 6 ? 16 * i / 9 : 0);
+    t.rem_l[i] = std::uint8_t(i % 9);
+    t.carry_l[i] = std::uint8_t(i >= 9);
+    t.d0[i] = std::uint8_t(i % 9 % 3);
+    t.d1[i] = std::uint8_t(i % 9 / 3);
+    t.carry_s[i] = std::uint8_t(i >= 9);
+    t.mod3[i] = std::uint8_t(i % 3);
+    t.div3[i] = std::uint8_t(i < 9 ? i / 3 : 0);
+  }
+  return t;
+}();
+
+// The byte operations the nibble decode and the activation spread need, for 256- and 512-bit
+// registers (AVX2 / AVX-512BW), so each algorithm below is written once.
+TQLIB_KERNEL_INLINE __m256i bytes_table(const std::uint8_t* t, __m256i) noexcept {
+  return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+}
+TQLIB_KERNEL_INLINE __m256i lookup16(__m256i table, __m256i index) noexcept { return _mm256_shuffle_epi8(table, index); }
+TQLIB_KERNEL_INLINE __m256i add8(__m256i a, __m256i b) noexcept { return _mm256_add_epi8(a, b); }
+TQLIB_KERNEL_INLINE __m256i high_nibbles(__m256i v) noexcept { return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f)); }
+TQLIB_KERNEL_INLINE __m256i splat8(char c, __m256i) noexcept { return _mm256_set1_epi8(c); }
+TQLIB_KERNEL_INLINE __m256i negate32(__m256i v) noexcept { return _mm256_sub_epi32(_mm256_setzero_si256(), v); }
+TQLIB_KERNEL_INLINE __m256i sum16_u8_times_i8(const __m256i* u, const __m256i* x) noexcept {
+  // u <= 2 and |x| <= 128: each int16 pair sum is at most 512, four of them 2048.
+  const __m256i p = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u[0], x[0]), _mm256_maddubs_epi16(u[1], x[1])),
+                                     _mm256_add_epi16(_mm256_maddubs_epi16(u[2], x[2]), _mm256_maddubs_epi16(u[3], x[3])));
+  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+#if TQLIB_INT8_AVX512
+TQLIB_KERNEL_INLINE __m512i bytes_table(const std::uint8_t* t, __m512i) noexcept {
+  return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+}
+TQLIB_KERNEL_INLINE __m512i lookup16(__m512i table, __m512i index) noexcept { return _mm512_shuffle_epi8(table, index); }
+TQLIB_KERNEL_INLINE __m512i add8(__m512i a, __m512i b) noexcept { return _mm512_add_epi8(a, b); }
+TQLIB_KERNEL_INLINE __m512i high_nibbles(__m512i v) noexcept { return _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0f)); }
+TQLIB_KERNEL_INLINE __m512i splat8(char c, __m512i) noexcept { return _mm512_set1_epi8(c); }
+TQLIB_KERNEL_INLINE __m512i negate32(__m512i v) noexcept { return _mm512_sub_epi32(_mm512_setzero_si512(), v); }
+TQLIB_KERNEL_INLINE __m512i sum16_u8_times_i8(const __m512i* u, const __m512i* x) noexcept {
+  const __m512i p = _mm512_add_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(u[0], x[0]), _mm512_maddubs_epi16(u[1], x[1])),
+                                     _mm512_add_epi16(_mm512_maddubs_epi16(u[2], x[2]), _mm512_maddubs_epi16(u[3], x[3])));
+  return _mm512_madd_epi16(p, _mm512_set1_epi16(1));
+}
+#endif
+
+// D_k of every byte of v (see bitnet_nibble_tables). vpshufb reads the low nibble of an index
+// byte (v < 128: bit 7 clear), so v itself indexes the tables of l.
+template <class V>
+TQLIB_KERNEL_INLINE void bitnet_nibble_digits(V v, V* digit) noexcept {
+  const bitnet_nibble_tables& t = bitnet_nibbles;
+  const V h = high_nibbles(v);
+  const V s = add8(lookup16(bytes_table(t.rem_h, v), h), lookup16(bytes_table(t.rem_l, v), v));
+  const V q = add8(add8(lookup16(bytes_table(t.quot_h, v), h), lookup16(bytes_table(t.carry_l, v), v)),
+                   lookup16(bytes_table(t.carry_s, v), s));
+  digit[0] = lookup16(bytes_table(t.d0, v), s);
+  digit[1] = lookup16(bytes_table(t.d1, v), s);
+  digit[2] = lookup16(bytes_table(t.mod3, v), q);
+  digit[3] = lookup16(bytes_table(t.div3, v), q);
+}
+
+// -(the sum of each int32 lane's 16 activations), lane i covering byte positions 4i..4i+3 of X_k.
+template <class V>
+TQLIB_KERNEL_INLINE V bitnet_activation_bias(const V* x) noexcept {
+  const V one = splat8(1, x[0]);
+  const V ones[4] = {one, one, one, one};
+  return negate32(sum16_u8_times_i8(ones, x));
+}
+#endif
+
 #if TQLIB_INT8_VBMI
-// bitnet with VBMI, 256 weights (64 packed bytes, 8 blocks, 4 groups) at a time: one vpermi2b per
-// trit position k turns all 64 bytes v into digits (v / 3^k) % 3 = t + 1, so register D_k holds
-// trit k of byte j at byte j. Its int32 lane i (bytes 4i..4i+3, weights 16i..16i+15) lies in
-// block i / 2 and group i / 4. The activations are permuted to match, once per chunk for all rows:
-// X_k[j] = x[4j + k]. Digits are unsigned (offset 1): each lane starts at -(sum of its 16
-// activations), itself a vpdpbusd of ones with the X_k.
 struct bitnet_vbmi_tables {
   alignas(64) std::uint8_t digit[4][128];  // digit k of v < 81 (t + 1); 1 (t = 0) for 81..127
   alignas(64) std::uint8_t act[64];        // 4j mod 128: X_k's bytes from two 128-byte halves
@@ -26,6 +111,36 @@ inline constexpr bitnet_vbmi_tables bitnet_vbmi = [] {
   return t;
 }();
 #endif
+#if TQLIB_INT8_AVX512 && !TQLIB_INT8_VBMI
+// X_k[j] = q[4j + k] for j < 64 from q[0..255] in four registers, without byte permutes across
+// 128-bit lanes: vpshufb groups each lane's bytes by k (dword k of lane L of register m is
+// X_k[16m + 4L ..]), vpermd gathers dword k of every lane into lane k, and a 4 x 4 transpose of
+// 128-bit lanes puts lane k of every register into X_k.
+TQLIB_KERNEL_INLINE void bitnet_spread_activations(const __m512i* q, __m512i* x) noexcept {
+  const __m512i by_k = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+  const __m512i lanes = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  __m512i c[4];
+  for (int m = 0; m < 4; ++m) c[m] = _mm512_permutexvar_epi32(lanes, _mm512_shuffle_epi8(q[m], by_k));
+  const __m512i e0 = _mm512_shuffle_i64x2(c[0], c[1], 0x44), e1 = _mm512_shuffle_i64x2(c[0], c[1], 0xee);
+  const __m512i f0 = _mm512_shuffle_i64x2(c[2], c[3], 0x44), f1 = _mm512_shuffle_i64x2(c[2], c[3], 0xee);
+  x[0] = _mm512_shuffle_i64x2(e0, f0, 0x88), x[1] = _mm512_shuffle_i64x2(e0, f0, 0xdd);
+  x[2] = _mm512_shuffle_i64x2(e1, f1, 0x88), x[3] = _mm512_shuffle_i64x2(e1, f1, 0xdd);
+}
+#elif TQLIB_INT8_AVX2 && !TQLIB_INT8_AVX512
+// X_k[j] = q[4j + k] for j < 32 from q[0..127] in four registers: vpshufb groups each lane's
+// bytes by k, vpermd makes qword k of register m X_k[8m .. 8m + 7], and a 4 x 4 transpose of
+// qwords puts qword k of every register into X_k.
+TQLIB_KERNEL_INLINE void bitnet_spread_activations(const __m256i* q, __m256i* x) noexcept {
+  const __m256i by_k = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+  const __m256i lanes = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256i c[4];
+  for (int m = 0; m < 4; ++m) c[m] = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(q[m], by_k), lanes);
+  const __m256i u0 = _mm256_unpacklo_epi64(c[0], c[1]), u1 = _mm256_unpackhi_epi64(c[0], c[1]);
+  const __m256i v0 = _mm256_unpacklo_epi64(c[2], c[3]), v1 = _mm256_unpackhi_epi64(c[2], c[3]);
+  x[0] = _mm256_permute2x128_si256(u0, v0, 0x20), x[2] = _mm256_permute2x128_si256(u0, v0, 0x31);
+  x[1] = _mm256_permute2x128_si256(u1, v1, 0x20), x[3] = _mm256_permute2x128_si256(u1, v1, 0x31);
+}
+#endif
 
 // bitnet: a block pair (b even) is one group of 64 with one scale.
 template <class Arch>
@@ -35,7 +150,8 @@ struct int8_simd_layout<bitnet_layout, Arch> {
     std::memcpy(&s, row + 2 * (b / 2), 2);
     return std::uint32_t(s) * 0x10001u;
   }
-#if TQLIB_INT8_VBMI
+#if TQLIB_INT8_AVX512
+  // 64 packed bytes (256 weights, 8 blocks, 4 groups) a chunk; the row's last may be short.
   static constexpr std::size_t chunk_blocks = 8;
   TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t, std::size_t blocks) noexcept { return blocks; }
   // Lanes [0, n) of a 64-byte load at byte `at` of an n-byte range (the short last chunk).
@@ -48,33 +164,34 @@ struct int8_simd_layout<bitnet_layout, Arch> {
     __m512 d;      // activation scale of each lane's block
   };
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t, std::size_t b) noexcept {
-    const std::int8_t* q = a.q + 32 * b;
-    __m512i q0, q1, q2, q3;
+    const std::int8_t* p = a.q + 32 * b;
+    __m512i q[4];
     __m256 d;
     if (b + 8 <= a.blocks) [[likely]] {
-      q0 = _mm512_loadu_si512(q), q1 = _mm512_loadu_si512(q + 64), q2 = _mm512_loadu_si512(q + 128), q3 = _mm512_loadu_si512(q + 192);
+      for (int m = 0; m < 4; ++m) q[m] = _mm512_loadu_si512(p + 64 * m);
       d = _mm256_loadu_ps(a.d + b);
     } else {  // the activations end inside this chunk: the rest read as 0
       const std::size_t n = 32 * (a.blocks - b);
-      q0 = _mm512_maskz_loadu_epi8(first_bytes(n, 0), q), q1 = _mm512_maskz_loadu_epi8(first_bytes(n, 64), q + 64);
-      q2 = _mm512_maskz_loadu_epi8(first_bytes(n, 128), q + 128), q3 = _mm512_maskz_loadu_epi8(first_bytes(n, 192), q + 192);
+      for (int m = 0; m < 4; ++m) q[m] = _mm512_maskz_loadu_epi8(first_bytes(n, std::size_t(64 * m)), p + 64 * m);
       d = _mm256_maskz_loadu_ps(__mmask8((1u << (a.blocks - b)) - 1), a.d + b);
     }
-    const __m512i base = _mm512_load_si512(bitnet_vbmi.act);
     chunk_x c;
-    __m512i sum = _mm512_setzero_si512();
+#if TQLIB_INT8_VBMI
+    const __m512i base = _mm512_load_si512(bitnet_vbmi.act);
     for (int k = 0; k < 4; ++k) {
       const __m512i idx = _mm512_add_epi8(base, _mm512_set1_epi8(char(k)));
       // j < 32 from q[0..127], j >= 32 from q[128..255]
-      c.x[k] = _mm512_mask_blend_epi64(0xf0, _mm512_permutex2var_epi8(q0, idx, q1), _mm512_permutex2var_epi8(q2, idx, q3));
-      sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), c.x[k]);
+      c.x[k] = _mm512_mask_blend_epi64(0xf0, _mm512_permutex2var_epi8(q[0], idx, q[1]), _mm512_permutex2var_epi8(q[2], idx, q[3]));
     }
-    c.bias = _mm512_sub_epi32(_mm512_setzero_si512(), sum);
+#else
+    bitnet_spread_activations(q, c.x);
+#endif
+    c.bias = bitnet_activation_bias(c.x);
     c.d = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), _mm512_castps256_ps512(d));
     return c;
   }
-  // What a row's chunk needs whatever the activations: digit k of its 256 weights (the order of
-  // X_k), and lane i its group's scale.
+  // What a row's chunk needs whatever the activations: D_k of its 256 weights, and lane i its
+  // group's scale.
   struct chunk_decoded {
     __m512i u[4];
     __m512 w;
@@ -85,8 +202,12 @@ struct int8_simd_layout<bitnet_layout, Arch> {
     // Past the row's bytes: 40 = 1 + 3 + 9 + 27, four zero trits (as the scalar decoder reads them).
     const __m512i v = n >= 64 ? _mm512_loadu_si512(packed) : _mm512_mask_loadu_epi8(_mm512_set1_epi8(40), first_bytes(n, 0), packed);
     chunk_decoded d;
+#if TQLIB_INT8_VBMI
     for (int k = 0; k < 4; ++k)
       d.u[k] = _mm512_permutex2var_epi8(_mm512_load_si512(bitnet_vbmi.digit[k]), v, _mm512_load_si512(bitnet_vbmi.digit[k] + 64));
+#else
+    bitnet_nibble_digits(v, d.u);
+#endif
     // The chunk's 4 group scales (b even: groups b/2 .. b/2 + 3), lane i taking group i / 4.
     const std::size_t groups = bitnet_layout::groups(cols) - b / 2;
     const __m128 g = _mm_cvtph_ps(groups >= 4 ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + b))
@@ -96,9 +217,13 @@ struct int8_simd_layout<bitnet_layout, Arch> {
   }
   // Sixteen int32 lanes, lane i the exact dot of weights 16i..16i+15 of the chunk.
   TQLIB_KERNEL_INLINE static __m512i chunk_dot(const chunk_decoded& d, const chunk_x& c) noexcept {
+#if TQLIB_INT8_VNNI
     __m512i s = c.bias;
     for (int k = 0; k < 4; ++k) s = _mm512_dpbusd_epi32(s, d.u[k], c.x[k]);
     return s;
+#else
+    return _mm512_add_epi32(c.bias, sum16_u8_times_i8(d.u, c.x));
+#endif
   }
   TQLIB_KERNEL_INLINE static __m512 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m512 acc) noexcept {
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(chunk_dot(d, c)), _mm512_mul_ps(d.w, c.d), acc);
@@ -107,6 +232,53 @@ struct int8_simd_layout<bitnet_layout, Arch> {
                                                    std::size_t n, std::int32_t* out) noexcept {
     alignas(64) std::int32_t lanes[16];
     _mm512_store_si512(lanes, chunk_dot(chunk_decode(row, cols, b), c));
+    for (std::size_t j = 0; j < n; ++j) out[j] = lanes[2 * j] + lanes[2 * j + 1];
+  }
+#elif TQLIB_INT8_AVX2
+  // 32 packed bytes (128 weights, 4 blocks, 2 groups) a chunk, whole chunks only: a row's last
+  // blocks past them go through the per-block path.
+  static constexpr std::size_t chunk_blocks = 4;
+  TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept {
+    return bitnet_layout::packed_bytes(cols) / 32 * chunk_blocks;
+  }
+  struct chunk_x {
+    __m256i x[4];  // X_k
+    __m256i bias;  // -(sum of each lane's 16 activations)
+    __m256 d;      // activation scale of each lane's block
+  };
+  TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t, std::size_t b) noexcept {
+    __m256i q[4];
+    for (int m = 0; m < 4; ++m) q[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b + 32 * m));
+    chunk_x c;
+    bitnet_spread_activations(q, c.x);
+    c.bias = bitnet_activation_bias(c.x);
+    c.d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(a.d + b)), _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    return c;
+  }
+  struct chunk_decoded {
+    __m256i u[4];
+    __m256 w;
+  };
+  TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    chunk_decoded d;
+    bitnet_nibble_digits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * bitnet_layout::groups(cols) + 8 * b)), d.u);
+    std::int32_t two_scales;  // groups b/2 and b/2 + 1, lane i taking group i / 4
+    std::memcpy(&two_scales, row + b, 4);
+    d.w = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128(two_scales))),
+                                   _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+    return d;
+  }
+  // Eight int32 lanes, lane i the exact dot of weights 16i..16i+15 of the chunk.
+  TQLIB_KERNEL_INLINE static __m256i chunk_dot(const chunk_decoded& d, const chunk_x& c) noexcept {
+    return _mm256_add_epi32(c.bias, sum16_u8_times_i8(d.u, c.x));
+  }
+  TQLIB_KERNEL_INLINE static __m256 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m256 acc) noexcept {
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_dot(d, c)), _mm256_mul_ps(d.w, c.d), acc);
+  }
+  TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
+                                                   std::size_t n, std::int32_t* out) noexcept {
+    alignas(32) std::int32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), chunk_dot(chunk_decode(row, cols, b), c));
     for (std::size_t j = 0; j < n; ++j) out[j] = lanes[2 * j] + lanes[2 * j + 1];
   }
 #endif

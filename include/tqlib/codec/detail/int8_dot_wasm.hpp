@@ -35,6 +35,7 @@ namespace tqlib::codec {
 // members are used, at instantiation).
 struct q8_layout;
 struct q4_0_layout;
+struct bitnet_layout;
 struct ternary_layout;
 struct tq1_0_layout;
 struct tq2_0_layout;
@@ -75,6 +76,7 @@ struct int8_wasm_dot {
   static constexpr int trit_depth = wasm_trit_depth<Layout>::value;
   static constexpr bool is_q8 = std::is_same_v<Layout, q8_layout>;
   static constexpr bool is_q4_0 = std::is_same_v<Layout, q4_0_layout>;
+  static constexpr bool is_bitnet = std::is_same_v<Layout, bitnet_layout>;
   static constexpr bool is_ternary = std::is_same_v<Layout, ternary_layout>;
   static constexpr bool is_tq1_0 = std::is_same_v<Layout, tq1_0_layout>;
   static constexpr bool is_tq2_0 = std::is_same_v<Layout, tq2_0_layout>;
@@ -82,7 +84,7 @@ struct int8_wasm_dot {
   // Decoded codes are w + offset (unsigned codes); 0 for signed weights.
   static constexpr int offset = [] {
     if constexpr (is_q4_0) return 8;
-    else if constexpr (is_ternary || is_tq1_0 || is_tq2_0) return 1;
+    else if constexpr (is_bitnet || is_ternary || is_tq1_0 || is_tq2_0) return 1;
     else if constexpr (trit_depth > 0) {
       int p = 1;
       for (int k = 0; k < trit_depth; ++k) p *= 3;
@@ -166,6 +168,23 @@ struct int8_wasm_dot {
       const v128_t v0 = wasm_v128_load(qs), v1 = wasm_v128_load(qs + 16);
       return {{wasm_v128_and(wasm_u16x8_shr(v0, shift), three), wasm_v128_and(wasm_u16x8_shr(v0, shift + 8), three)},
               {wasm_v128_and(wasm_u16x8_shr(v1, shift), three), wasm_v128_and(wasm_u16x8_shr(v1, shift + 8), three)}};
+    } else if constexpr (is_bitnet) {
+      // Weight 4j + k is digit k of byte j (v < 81). Each int16 lane holds its byte times
+      // 810 * 3^(3 - k) mod 2^16: 810 v is v / 81 in 0.16 fixed point (81 * 810 > 2^16, and the
+      // excess, under 1/1000 of a digit step, never crosses one), so the lane's digit is
+      // floor(3 y / 2^16) = [y > 21845] + [y > 43690]. Even lanes take digits 0 | 2, odd 1 | 3.
+      if (8 * b + 8 > Layout::packed_bytes(cols)) return decode_buffered(row, cols, b);
+      const v128_t v = wasm_v128_load64_zero(row + 2 * Layout::groups(cols) + 8 * b);
+      const v128_t lo = wasm_i8x16_swizzle(v, wasm_i8x16_make(0, 16, 0, 16, 1, 16, 1, 16, 2, 16, 2, 16, 3, 16, 3, 16));
+      const v128_t hi = wasm_i8x16_swizzle(v, wasm_i8x16_make(4, 16, 4, 16, 5, 16, 5, 16, 6, 16, 6, 16, 7, 16, 7, 16));
+      const v128_t m_even = wasm_i16x8_make(21870, 2430, 21870, 2430, 21870, 2430, 21870, 2430);
+      const v128_t m_odd = wasm_i16x8_make(7290, 810, 7290, 810, 7290, 810, 7290, 810);
+      const auto digit = [](v128_t bytes, v128_t m) {
+        const v128_t y = wasm_i16x8_mul(bytes, m);
+        return wasm_i16x8_sub(wasm_i16x8_sub(wasm_i16x8_splat(0), wasm_u16x8_gt(y, wasm_i16x8_splat(21845))),
+                              wasm_u16x8_gt(y, wasm_i16x8_splat(std::int16_t(std::uint16_t(43690)))));
+      };
+      return {{digit(lo, m_even), digit(lo, m_odd)}, {digit(hi, m_even), digit(hi, m_odd)}};
     } else if constexpr (is_ternary) {
       const std::size_t blocks = Layout::blocks(cols);
       if (b < 5 * (blocks / 5)) return trit_pack_digits(row + 2 * Layout::groups(cols), b);

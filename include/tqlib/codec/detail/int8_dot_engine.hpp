@@ -356,7 +356,15 @@ struct int8_dot_engine {
     for (; r + rows_per_pass <= r1; r += rows_per_pass) {
       const std::byte* group[rows_per_pass];
       for (std::size_t i = 0; i < rows_per_pass; ++i) group[i] = blob + (r + i) * rb;
-      for (std::size_t t = 0; t < T; ++t) {
+      std::size_t t = 0;
+#if TQLIB_INT8_VNNI
+      for (; t + 2 <= T; t += 2) {
+        float out[2][rows_per_pass];
+        dot_rows_two_tokens<rows_per_pass>(group, cols, acts + t, out);
+        for (std::size_t i = 0; i < rows_per_pass; ++i) Y[t * rows + r + i] = out[0][i], Y[(t + 1) * rows + r + i] = out[1][i];
+      }
+#endif
+      for (; t < T; ++t) {
         float out[rows_per_pass];
         dot_rows<rows_per_pass>(group, cols, acts[t], out);
         for (std::size_t i = 0; i < rows_per_pass; ++i) Y[t * rows + r + i] = out[i];
@@ -367,6 +375,47 @@ struct int8_dot_engine {
       for (std::size_t t = 0; t < T; ++t) dot_rows<1>(&row, cols, acts[t], Y + t * rows + r);
     }
   }
+
+#if TQLIB_INT8_VNNI
+  // dot_rows<R> for two tokens at once (layouts without chunks, as matmul calls it): each block
+  // pair's codes and weight scales are decoded once for both, and each (row, token) takes
+  // finish_rows' steps in its order, so each token's result is its matvec's bit for bit.
+  template <std::size_t R>
+  static void dot_rows_two_tokens(const std::byte* const* rows, std::size_t cols, const act_view* a, float (*out)[R]) noexcept {
+    const std::size_t blocks = a[0].blocks;
+    const __m512i spread = Layout::split_scales
+                               ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)
+                               : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[2][R];
+    TQLIB_INT8_UNROLL
+    for (std::size_t r = 0; r < R; ++r) acc[0][r] = acc[1][r] = _mm512_setzero_ps();
+    for (std::size_t b = 0; b + 2 <= blocks; b += 2) {
+      __m512i x[2], bias[2];
+      __m128 dx[2];
+      for (std::size_t t = 0; t < 2; ++t) {
+        x[t] = _mm512_loadu_si512(a[t].q + 32 * b);
+        bias[t] = load_bias512(a[t], b);
+        const __m128 dx2 = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(a[t].d + b)));
+        dx[t] = Layout::split_scales ? _mm_unpacklo_ps(dx2, dx2) : dx2;
+      }
+      [[maybe_unused]] const auto ctx = pair_context(cols, b);
+      TQLIB_INT8_UNROLL
+      for (std::size_t r = 0; r < R; ++r) {
+        const __m512i u = pair_codes(rows[r], cols, b, ctx);
+        const __m128 w = pair_scales(rows[r], cols, b);
+        for (std::size_t t = 0; t < 2; ++t) {
+          const __m512 scale = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_mul_ps(w, dx[t])));
+          acc[t][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(bias[t], u, x[t])), scale, acc[t][r]);
+        }
+      }
+    }
+    for (std::size_t t = 0; t < 2; ++t) {
+      if (blocks % 2) single_block<R>(rows, cols, a[t], blocks - 1, acc[t]);
+      TQLIB_INT8_UNROLL
+      for (std::size_t r = 0; r < R; ++r) out[t][r] = _mm512_reduce_add_ps(acc[t][r]);
+    }
+  }
+#endif
 
 #if TQLIB_INT8_AVX2
   // matmul for layouts with chunks: the table lookups, the costly part, are done once per row
@@ -514,34 +563,40 @@ struct int8_dot_engine {
     else return 0;
   }
 
+#if TQLIB_INT8_VNNI
+  // The unsigned bytes vpdpbusd multiplies for blocks b, b + 1 of a row: the layout's codes, or
+  // signed weights + 128 (bias4 takes the offset out).
+  template <class Ctx>
+  static __m512i pair_codes(const std::byte* row, std::size_t cols, std::size_t b, [[maybe_unused]] const Ctx& ctx) noexcept {
+    if constexpr (requires { fast::decode2_u8(row, cols, b, ctx); })
+      return fast::decode2_u8(row, cols, b, ctx);
+    else if constexpr (requires { fast::decode2_u8(row, cols, b); })
+      return fast::decode2_u8(row, cols, b);
+    else if constexpr (requires { fast::decode_u8(row, cols, b); })
+      return _mm512_inserti64x4(_mm512_castsi256_si512(fast::decode_u8(row, cols, b)), fast::decode_u8(row, cols, b + 1), 1);
+    else
+      return _mm512_xor_si512(decode2_register(row, cols, b), _mm512_set1_epi8(char(0x80)));
+  }
+#endif
+
   // Sixteen int32 lanes of blocks b, b + 1 of a row, each the exact sum of 4 products w*x.
   template <class Ctx>
   static __m512i pair_dot(const std::byte* row, std::size_t cols, std::size_t b, [[maybe_unused]] const Ctx& ctx, __m512i x,
                           __m512i bias) noexcept {
-    if constexpr (requires { fast::decode2_u8(row, cols, b, ctx); }) {
-      const __m512i u = fast::decode2_u8(row, cols, b, ctx);
 #if TQLIB_INT8_VNNI
-      return _mm512_dpbusd_epi32(bias, u, x);
+    return _mm512_dpbusd_epi32(bias, pair_codes(row, cols, b, ctx), x);
 #else
-      return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
-#endif
-    } else if constexpr (requires { fast::decode2_u8(row, cols, b); }) {
-      const __m512i u = fast::decode2_u8(row, cols, b);
-#if TQLIB_INT8_VNNI
-      return _mm512_dpbusd_epi32(bias, u, x);
-#else
-      return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
-#endif
-    } else if constexpr (requires { fast::decode_u8(row, cols, b); }) {
-      const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(fast::decode_u8(row, cols, b)), fast::decode_u8(row, cols, b + 1), 1);
-#if TQLIB_INT8_VNNI
-      return _mm512_dpbusd_epi32(bias, u, x);
-#else
-      return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
-#endif
-    } else {
+    // u <= 2 * offset <= 32 and |x| <= 127: the int16 pair sums cannot saturate.
+    const auto unsigned_dot = [&](__m512i u) { return _mm512_add_epi32(bias, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1))); };
+    if constexpr (requires { fast::decode2_u8(row, cols, b, ctx); })
+      return unsigned_dot(fast::decode2_u8(row, cols, b, ctx));
+    else if constexpr (requires { fast::decode2_u8(row, cols, b); })
+      return unsigned_dot(fast::decode2_u8(row, cols, b));
+    else if constexpr (requires { fast::decode_u8(row, cols, b); })
+      return unsigned_dot(_mm512_inserti64x4(_mm512_castsi256_si512(fast::decode_u8(row, cols, b)), fast::decode_u8(row, cols, b + 1), 1));
+    else
       return idot512(decode2_register(row, cols, b), x, bias);
-    }
+#endif
   }
 
   // Weight scales of blocks b and b + 1: {s_b, s_b+1, 0, 0}, or {lo_b, hi_b, lo_b+1, hi_b+1}.
@@ -557,13 +612,10 @@ struct int8_dot_engine {
 
   // Sixteen int32 lanes, each the exact sum of 4 products w*x.
   static __m512i idot512(__m512i w, __m512i x, [[maybe_unused]] __m512i bias) noexcept {
-#if TQLIB_INT8_VNNI
-    return _mm512_dpbusd_epi32(bias, _mm512_xor_si512(w, _mm512_set1_epi8(char(0x80))), x);
-#else
-    // No vpsignb on 512 bits: negate x where w < 0 with a mask, then |w| * that.
+    // Without VNNI (with it, pair_codes gives w + 128 to vpdpbusd). No vpsignb on 512 bits:
+    // negate x where w < 0 with a mask, then |w| * that.
     const __m512i sx = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), _mm512_setzero_si512(), x);
     return _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(w), sx), _mm512_set1_epi16(1));
-#endif
   }
 #endif
 #endif

@@ -142,25 +142,31 @@ inline std::vector<sm_integer_prepared<T>> sm_prepare_tokens(const sm_block_desc
   return p;
 }
 
-// The loop every integer matmul shares: rows decoded `group` at a time, each into `stride`
-// integer weights (the path's form and order, the order its activations are stored in) and its
-// block scales, then dotted with every token while they sit in L1. dot(t, weights, scales) must
-// be the path's matvec arithmetic for one row, so that prefill and decode agree bit for bit.
 constexpr std::size_t sm_matmul_group = 8;  // 8 rows of 4864 int16 weights: 76 KiB, in L2 with the tokens' activations
 #define TQLIB_SM_UNROLL _Pragma("GCC unroll 8")
 
-template <class Weight, class Decode, class Dot>
-TQLIB_KERNEL_INLINE void sm_matmul_rows(const std::byte* blob, std::size_t row_bytes, std::size_t nblocks, std::size_t stride,
-                                        std::size_t T, float* Y, std::size_t rows, std::size_t r0, std::size_t r1,
-                                        Decode&& decode, Dot&& dot) {
-  constexpr std::size_t group = sm_matmul_group;
-  std::vector<Weight> w(group * stride);
-  std::vector<float> scale(group * nblocks);
-  for (std::size_t r = r0; r < r1; r += group) {
-    const std::size_t n = std::min(group, r1 - r);
+// The loop every integer matmul shares: rows decoded sm_matmul_group at a time, each into
+// `stride` integer weights (the path's form and order, the order its activations are stored in)
+// and its block scales, then tile<RI, TT>(w, scale, r, i, t) for RowTile rows from row r + i
+// times 2 tokens from t while they sit in L1 (the group's last rows and an odd last token as
+// narrower tiles). A tile must give each (row, token) its matvec's arithmetic, so that prefill
+// and decode agree bit for bit.
+template <std::size_t RowTile, class Weight, class Decode, class Tile>
+TQLIB_KERNEL_INLINE void sm_matmul_tiles(const std::byte* blob, std::size_t row_bytes, std::size_t nblocks, std::size_t stride,
+                                         std::size_t T, std::size_t r0, std::size_t r1, Decode&& decode, Tile&& tile) {
+  std::vector<Weight> w(sm_matmul_group * stride);
+  std::vector<float> scale(sm_matmul_group * nblocks);
+  for (std::size_t r = r0; r < r1; r += sm_matmul_group) {
+    const std::size_t n = std::min(sm_matmul_group, r1 - r);
     for (std::size_t i = 0; i < n; ++i) decode(blob + (r + i) * row_bytes, w.data() + i * stride, scale.data() + i * nblocks);
-    for (std::size_t t = 0; t < T; ++t)
-      for (std::size_t i = 0; i < n; ++i) Y[t * rows + r + i] = dot(t, w.data() + i * stride, scale.data() + i * nblocks);
+    auto rows_times_tokens = [&]<std::size_t RI>(std::size_t i) {
+      std::size_t t = 0;
+      for (; t + 2 <= T; t += 2) tile.template operator()<RI, 2>(w.data(), scale.data(), r, i, t);
+      if (t < T) tile.template operator()<RI, 1>(w.data(), scale.data(), r, i, t);
+    };
+    std::size_t i = 0;
+    for (; i + RowTile <= n; i += RowTile) rows_times_tokens.template operator()<RowTile>(i);
+    for (; i < n; ++i) rows_times_tokens.template operator()<1>(i);
   }
 }
 
@@ -342,9 +348,8 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_
   // and takes the matvec's steps in the matvec's order (int32 sums are exact in any order), so
   // the result is its matvec's bit for bit.
   const std::size_t stride = at[nblocks];
-  std::vector<std::uint8_t> w(sm_matmul_group * stride);
-  std::vector<float> scale(sm_matmul_group * nblocks);
-  auto tile = [&]<std::size_t RI, std::size_t TT>(std::size_t r, std::size_t i, std::size_t t) {
+  auto tile = [&]<std::size_t RI, std::size_t TT>(const std::uint8_t* w, const float* scale, std::size_t r, std::size_t i,
+                                                  std::size_t t) {
     __m512 total[RI][TT];
     TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
       TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = _mm512_setzero_ps();
@@ -357,7 +362,7 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_
         __m512i x[TT];
         TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) x[tt] = _mm512_loadu_si512(tokens[t + tt].xq.data() + at[b] + g);
         TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri) {
-          const __m512i wv = _mm512_loadu_si512(w.data() + (i + ri) * stride + at[b] + g);
+          const __m512i wv = _mm512_loadu_si512(w + (i + ri) * stride + at[b] + g);
           TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = _mm512_dpbusd_epi32(acc[ri][tt], wv, x[tt]);
         }
       }
@@ -370,20 +375,9 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_
     TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
       TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = _mm512_reduce_add_ps(total[ri][tt]);
   };
-  for (std::size_t r = r0; r < r1; r += sm_matmul_group) {
-    const std::size_t n = std::min(sm_matmul_group, r1 - r);
-    for (std::size_t i = 0; i < n; ++i) decode(blob + (r + i) * row_bytes, w.data() + i * stride, scale.data() + i * nblocks);
-    // 4 x 2: 8 int32 accumulators, 8 float totals and 6 loaded registers of the 32 (2 x 4 and
-    // 3 x 3 measured slower, 4 x 3 no faster).
-    auto rows_times_tokens = [&]<std::size_t RI>(std::size_t i) {
-      std::size_t t = 0;
-      for (; t + 2 <= T; t += 2) tile.template operator()<RI, 2>(r, i, t);
-      if (t < T) tile.template operator()<RI, 1>(r, i, t);
-    };
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) rows_times_tokens.template operator()<4>(i);
-    for (; i < n; ++i) rows_times_tokens.template operator()<1>(i);
-  }
+  // 4 x 2: 8 int32 accumulators, 8 float totals and 6 loaded registers of the 32 (2 x 4 and
+  // 3 x 3 measured slower, 4 x 3 no faster).
+  sm_matmul_tiles<4, std::uint8_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
 }
 #endif
 
@@ -494,7 +488,7 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
 }
 
 // matmul with sm_matvec_avx2_i16's arithmetic: each row's int16 weights decoded once, then per
-// token the same vpmaddwd sums and FMA per block as the matvec.
+// token the same vpmaddwd sums and FMA per block as the matvec, in tiles of 2 rows x 2 tokens.
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
@@ -516,22 +510,42 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t r
       scale[b] = sm_scale(row + d.byte);
     }
   };
-  auto dot = [&](std::size_t t, const std::int16_t* w, const float* scale) {
-    const sm_integer_prepared<std::int16_t>& p = tokens[t];
-    __m256 total = _mm256_setzero_ps();
+  const std::size_t stride = at[nblocks];
+  auto tile = [&]<std::size_t RI, std::size_t TT>(const std::int16_t* w, const float* scale, std::size_t r, std::size_t i,
+                                                  std::size_t t) {
+    __m256 total[RI][TT];
+    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = _mm256_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
-      __m256i acc = _mm256_setzero_si256();
+      __m256i acc[RI][TT];
+      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = _mm256_setzero_si256();
       for (std::size_t g = 0; g < blocks[b].size; g += 32) {
-        const __m256i* wg = reinterpret_cast<const __m256i*>(w + at[b] + g);
-        const __m256i* x = reinterpret_cast<const __m256i*>(p.xq.data() + at[b] + g);
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256(wg), _mm256_loadu_si256(x)));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256(wg + 1), _mm256_loadu_si256(x + 1)));
+        __m256i x0[TT], x1[TT];
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
+          const __m256i* x = reinterpret_cast<const __m256i*>(tokens[t + tt].xq.data() + at[b] + g);
+          x0[tt] = _mm256_loadu_si256(x), x1[tt] = _mm256_loadu_si256(x + 1);
+        }
+        TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri) {
+          const __m256i* wg = reinterpret_cast<const __m256i*>(w + (i + ri) * stride + at[b] + g);
+          const __m256i w0 = _mm256_loadu_si256(wg), w1 = _mm256_loadu_si256(wg + 1);
+          TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
+            acc[ri][tt] = _mm256_add_epi32(acc[ri][tt], _mm256_madd_epi16(w0, x0[tt]));
+            acc[ri][tt] = _mm256_add_epi32(acc[ri][tt], _mm256_madd_epi16(w1, x1[tt]));
+          }
+        }
       }
-      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p.unit[b] * scale[b]), total);
+      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
+          const __m256 step = _mm256_set1_ps(tokens[t + tt].unit[b] * scale[(i + ri) * nblocks + b]);
+          total[ri][tt] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[ri][tt]), step, total[ri][tt]);
+        }
     }
-    return sm_sum8(total);
+    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = sm_sum8(total[ri][tt]);
   };
-  sm_matmul_rows<std::int16_t>(blob, row_bytes, nblocks, at[nblocks], T, Y, rows, r0, r1, decode, dot);
+  // 2 x 2: 4 int32 sums, 4 float totals and 6 loaded registers of the 16.
+  sm_matmul_tiles<2, std::int16_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
 }
 #endif
 
@@ -606,7 +620,8 @@ TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t r
 }
 
 // matmul with sm_matvec_wasm_i16's arithmetic: each row's int16 weights decoded once, then per
-// token the same dot products and float steps per block as the matvec.
+// token the same dot products and float steps per block as the matvec, in tiles of 2 rows x 2
+// tokens.
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
@@ -631,21 +646,43 @@ TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t r
       scale[b] = sm_scale(row + d.byte);
     }
   };
-  auto dot = [&](std::size_t t, const std::int16_t* w, const float* scale) {
-    const sm_integer_prepared<std::int16_t>& p = tokens[t];
-    v128_t total = wasm_f32x4_splat(0.f);
+  // RI rows x TT tokens at once, as the VNNI matmul: each step loads RI weight and TT activation
+  // registers for RI * TT dot products, and every (row, token) keeps the matvec's int32 sums
+  // (exact in any order) and float steps per block, so the results are its matvec's bit for bit.
+  const std::size_t stride = at[nblocks];
+  auto tile = [&]<std::size_t RI, std::size_t TT>(const std::int16_t* w, const float* scale, std::size_t r, std::size_t i,
+                                                  std::size_t t) {
+    v128_t total[RI][TT];
+    for (std::size_t ri = 0; ri < RI; ++ri)
+      for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = wasm_f32x4_splat(0.f);
     for (std::size_t b = 0; b < nblocks; ++b) {
-      const std::int16_t* wb = w + at[b];
-      const std::int16_t* x = p.xq.data() + at[b];
-      v128_t acc = wasm_i32x4_splat(0);
-      for (std::size_t g = 0; g < blocks[b].size; g += 16)
-        acc = wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(wb + g), wasm_v128_load(x + g)),
-                                                 wasm_i32x4_dot_i16x8(wasm_v128_load(wb + g + 8), wasm_v128_load(x + g + 8))));
-      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(p.unit[b] * scale[b])));
+      v128_t acc[RI][TT];
+      for (std::size_t ri = 0; ri < RI; ++ri)
+        for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = wasm_i32x4_splat(0);
+      for (std::size_t g = 0; g < blocks[b].size; g += 16) {
+        v128_t x0[TT], x1[TT];
+        for (std::size_t tt = 0; tt < TT; ++tt) {
+          const std::int16_t* x = tokens[t + tt].xq.data() + at[b] + g;
+          x0[tt] = wasm_v128_load(x), x1[tt] = wasm_v128_load(x + 8);
+        }
+        for (std::size_t ri = 0; ri < RI; ++ri) {
+          const std::int16_t* wg = w + (i + ri) * stride + at[b] + g;
+          const v128_t w0 = wasm_v128_load(wg), w1 = wasm_v128_load(wg + 8);
+          for (std::size_t tt = 0; tt < TT; ++tt)
+            acc[ri][tt] = wasm_i32x4_add(acc[ri][tt], wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, x0[tt]), wasm_i32x4_dot_i16x8(w1, x1[tt])));
+        }
+      }
+      for (std::size_t ri = 0; ri < RI; ++ri)
+        for (std::size_t tt = 0; tt < TT; ++tt) {
+          const v128_t step = wasm_f32x4_splat(tokens[t + tt].unit[b] * scale[(i + ri) * nblocks + b]);
+          total[ri][tt] = wasm_f32x4_add(total[ri][tt], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[ri][tt]), step));
+        }
     }
-    return sm_sum4(total);
+    for (std::size_t ri = 0; ri < RI; ++ri)
+      for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = sm_sum4(total[ri][tt]);
   };
-  sm_matmul_rows<std::int16_t>(blob, row_bytes, nblocks, at[nblocks], T, Y, rows, r0, r1, decode, dot);
+  // 2 x 2: 4 int32 sums, 4 float totals and 8 loaded registers fit the 16 of an x86 host.
+  sm_matmul_tiles<2, std::int16_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
 }
 #endif
 

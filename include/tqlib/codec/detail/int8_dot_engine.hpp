@@ -423,7 +423,9 @@ struct int8_dot_engine {
   // their order are dot_rows', so each token's result equals its matvec bit for bit.
   static void matmul_chunks(const std::byte* blob, std::size_t rows, std::size_t cols, const act_view* acts, std::size_t T,
                             float* Y, std::size_t r0, std::size_t r1) noexcept {
-    constexpr std::size_t R = rows_per_pass;
+    // Each token's chunk activations (permuted to the layout's order) serve R rows: 8 with the
+    // 32 registers of AVX-512 (their accumulators stay in registers), 4 with AVX2's 16.
+    constexpr std::size_t R = TQLIB_INT8_AVX512 ? 2 * rows_per_pass : rows_per_pass;
     const std::size_t rb = Layout::row_bytes(cols);
     const std::size_t b0 = chunk_end(cols, acts[0].blocks), chunks = (b0 + chunk_blocks - 1) / chunk_blocks;
     using decoded = decltype(fast::chunk_decode(blob, cols, 0));
@@ -450,6 +452,7 @@ struct int8_dot_engine {
     };
     std::size_t r = r0;
     for (; r + R <= r1; r += R) group.template operator()<R>(r);
+    for (; r + rows_per_pass <= r1; r += rows_per_pass) group.template operator()<rows_per_pass>(r);
     for (; r < r1; ++r) group.template operator()<1>(r);
   }
 #endif

@@ -357,10 +357,14 @@ struct int8_dot_engine {
       const std::byte* group[rows_per_pass];
       for (std::size_t i = 0; i < rows_per_pass; ++i) group[i] = blob + (r + i) * rb;
       std::size_t t = 0;
-#if TQLIB_INT8_VNNI
+#if TQLIB_INT8_VNNI || TQLIB_INT8_WASM
       for (; t + 2 <= T; t += 2) {
         float out[2][rows_per_pass];
+#if TQLIB_INT8_VNNI
         dot_rows_two_tokens<rows_per_pass>(group, cols, acts + t, out);
+#else
+        int8_wasm_dot<Layout>::template dot_rows_tokens<rows_per_pass, 2>(group, cols, acts + t, out);
+#endif
         for (std::size_t i = 0; i < rows_per_pass; ++i) Y[t * rows + r + i] = out[0][i], Y[(t + 1) * rows + r + i] = out[1][i];
       }
 #endif

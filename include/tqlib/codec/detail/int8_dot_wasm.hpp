@@ -247,34 +247,56 @@ struct int8_wasm_dot {
   template <std::size_t R>
   TQLIB_KERNEL_INLINE static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a,
                                            float* out) noexcept {
-    v128_t acc[R];
+    float one[1][R];
+    dot_rows_tokens<R, 1>(rows, cols, &a, one);
+    for (std::size_t r = 0; r < R; ++r) out[r] = one[0][r];
+  }
+
+  // out[t][r] = dot(row r, token t) for TT tokens: each block of a row is decoded once for all of
+  // them (matmul's prefill), and each (row, token) takes the same steps as with one token.
+  template <std::size_t R, std::size_t TT>
+  TQLIB_KERNEL_INLINE static void dot_rows_tokens(const std::byte* const* rows, std::size_t cols, const act_view* a,
+                                                  float (*out)[R]) noexcept {
+    v128_t acc[TT][R];
 #pragma clang loop unroll(full)
-    for (std::size_t r = 0; r < R; ++r) acc[r] = wasm_f32x4_splat(0.f);
-    for (std::size_t b = 0; b < a.blocks; ++b) {
-      const block_x x = load_x(a, b);
-      v128_t bias_lo, bias_hi;
-      load_bias(a, b, bias_lo, bias_hi);
-      [[maybe_unused]] const v128_t bias = wasm_i32x4_add(bias_lo, bias_hi);
-      const float dx = a.d[b];
+    for (std::size_t t = 0; t < TT; ++t)
+#pragma clang loop unroll(full)
+      for (std::size_t r = 0; r < R; ++r) acc[t][r] = wasm_f32x4_splat(0.f);
+    for (std::size_t b = 0; b < a[0].blocks; ++b) {
+      block_x x[TT];
+      v128_t bias_lo[TT], bias_hi[TT], bias[TT];
+      float dx[TT];
+#pragma clang loop unroll(full)
+      for (std::size_t t = 0; t < TT; ++t) {
+        x[t] = load_x(a[t], b);
+        load_bias(a[t], b, bias_lo[t], bias_hi[t]);
+        bias[t] = wasm_i32x4_add(bias_lo[t], bias_hi[t]);
+        dx[t] = a[t].d[b];
+      }
 #pragma clang loop unroll(full)
       for (std::size_t r = 0; r < R; ++r) {
         const block_w w = decode(rows[r], cols, b);
         float slo, shi;
         Layout::scales(rows[r], cols, b, slo, shi);
-        if constexpr (Layout::split_scales) {
-          const v128_t lo = wasm_i32x4_add(bias_lo, dot16(w.lo, x.lo)), hi = wasm_i32x4_add(bias_hi, dot16(w.hi, x.hi));
-          const v128_t f = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(lo), wasm_f32x4_splat(slo * dx)),
-                                          wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hi), wasm_f32x4_splat(shi * dx)));
-          acc[r] = wasm_f32x4_add(acc[r], f);
-        } else {
-          // One scale per block: the two halves' lanes add up before the bias (summed once per block).
-          const v128_t s = wasm_i32x4_add(bias, wasm_i32x4_add(dot16(w.lo, x.lo), dot16(w.hi, x.hi)));
-          acc[r] = wasm_f32x4_add(acc[r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(slo * dx)));
+#pragma clang loop unroll(full)
+        for (std::size_t t = 0; t < TT; ++t) {
+          if constexpr (Layout::split_scales) {
+            const v128_t lo = wasm_i32x4_add(bias_lo[t], dot16(w.lo, x[t].lo)), hi = wasm_i32x4_add(bias_hi[t], dot16(w.hi, x[t].hi));
+            const v128_t f = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(lo), wasm_f32x4_splat(slo * dx[t])),
+                                            wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hi), wasm_f32x4_splat(shi * dx[t])));
+            acc[t][r] = wasm_f32x4_add(acc[t][r], f);
+          } else {
+            // One scale per block: the two halves' lanes add up before the bias (summed once per block).
+            const v128_t s = wasm_i32x4_add(bias[t], wasm_i32x4_add(dot16(w.lo, x[t].lo), dot16(w.hi, x[t].hi)));
+            acc[t][r] = wasm_f32x4_add(acc[t][r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(slo * dx[t])));
+          }
         }
       }
     }
 #pragma clang loop unroll(full)
-    for (std::size_t r = 0; r < R; ++r) out[r] = hsum(acc[r]);
+    for (std::size_t t = 0; t < TT; ++t)
+#pragma clang loop unroll(full)
+      for (std::size_t r = 0; r < R; ++r) out[t][r] = hsum(acc[t][r]);
   }
 
   // Exact int32 dot of block b of a row with the activation codes.

@@ -681,7 +681,7 @@ TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t r
     for (std::size_t ri = 0; ri < RI; ++ri)
       for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = sm_sum4(total[ri][tt]);
   };
-  // 2 x 2: 4 int32 sums, 4 float totals and 8 loaded registers fit the 16 of an x86 host.
+  // 2 x 2: 4 int32 sums, 4 float totals and 6 loaded registers fit the 16 of an x86 host.
   sm_matmul_tiles<2, std::int16_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
 }
 #endif

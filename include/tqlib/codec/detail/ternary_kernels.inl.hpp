@@ -20,11 +20,11 @@ namespace detail {
 // The base-3 digits of v < 81 from its nibbles v = 16 h + l (h <= 5): 16 h = 9 Q[h] + R[h] and
 // l = 9 A[l] + (l % 9), so with s = R[h] + l % 9 (<= 15 for every v < 81)
 //   v % 9 = s % 9,   v / 9 = Q[h] + A[l] + (s >= 9),
-// and the digits are (v % 9) % 3, (v % 9) / 3, (v / 9) % 3, (v / 9) / 3: nine 16-entry tables,
-// 14 byte instructions for all four digits of a register of bytes. Bytes >= 81 (rejected by
+// and the digits are (v % 9) % 3, (v % 9) / 3, (v / 9) % 3, (v / 9) / 3: nine lookups in eight
+// 16-entry tables, 14 byte instructions for all four digits of a register of bytes. Bytes >= 81 (rejected by
 // validation) give digits that are not meaningful but stay in 0..2 or 0.
 struct bitnet_nibble_tables {
-  alignas(16) std::uint8_t rem_h[16], quot_h[16], rem_l[16], carry_l[16], d0[16], d1[16], carry_s[16], mod3[16], div3[16];
+  alignas(16) std::uint8_t rem_h[16], quot_h[16], rem_l[16], at_least_9[16], d0[16], d1[16], mod3[16], div3[16];
 };
 inline constexpr bitnet_nibble_tables bitnet_nibbles = [] {
   bitnet_nibble_tables t{};
@@ -32,10 +32,9 @@ inline constexpr bitnet_nibble_tables bitnet_nibbles = [] {
     t.rem_h[i] = std::uint8_t(i < 6 ? 16 * i % 9 : 0);
     t.quot_h[i] = std::uint8_t(i < 6 ? 16 * i / 9 : 0);
     t.rem_l[i] = std::uint8_t(i % 9);
-    t.carry_l[i] = std::uint8_t(i >= 9);
+    t.at_least_9[i] = std::uint8_t(i >= 9);  // [l >= 9] and [s >= 9]
     t.d0[i] = std::uint8_t(i % 9 % 3);
     t.d1[i] = std::uint8_t(i % 9 / 3);
-    t.carry_s[i] = std::uint8_t(i >= 9);
     t.mod3[i] = std::uint8_t(i % 3);
     t.div3[i] = std::uint8_t(i < 9 ? i / 3 : 0);
   }
@@ -81,8 +80,8 @@ TQLIB_KERNEL_INLINE void bitnet_nibble_digits(V v, V* digit) noexcept {
   const bitnet_nibble_tables& t = bitnet_nibbles;
   const V h = high_nibbles(v);
   const V s = add8(lookup16(bytes_table(t.rem_h, v), h), lookup16(bytes_table(t.rem_l, v), v));
-  const V q = add8(add8(lookup16(bytes_table(t.quot_h, v), h), lookup16(bytes_table(t.carry_l, v), v)),
-                   lookup16(bytes_table(t.carry_s, v), s));
+  const V at_least_9 = bytes_table(t.at_least_9, v);
+  const V q = add8(add8(lookup16(bytes_table(t.quot_h, v), h), lookup16(at_least_9, v)), lookup16(at_least_9, s));
   digit[0] = lookup16(bytes_table(t.d0, v), s);
   digit[1] = lookup16(bytes_table(t.d1, v), s);
   digit[2] = lookup16(bytes_table(t.mod3, v), q);

@@ -25,9 +25,9 @@
 //  - AVX-512: two 32-blocks per 512-bit register (64 weights per vpdpbusd / vpmaddubsw), one
 //    int32 -> float conversion and one FMA per two blocks; the two blocks' scales are combined
 //    into a 4-float vector and spread over the lanes with one vpermps.
-//  - Layouts with chunk hooks (the ternary family with AVX-512 VBMI; bitnet also with AVX-512BW
-//    and AVX2): several blocks per step, digits decoded with byte table lookups (vpermi2b, or
-//    vpshufb on nibbles) in whatever order the packing makes cheapest, and the activations
+//  - Layouts with chunk hooks (the ternary family with AVX-512BW; bitnet also with AVX2): several
+//    blocks per step, digits decoded (vpermi2b table lookups with VBMI, multiplies in 16-bit
+//    lanes, vpshufb on nibbles) in whatever order the packing makes cheapest, and the activations
 //    permuted to that order once per chunk for all rows of the group.
 //  - AVX2: one block per 256-bit register, vpmaddubsw with the sign trick (or unsigned codes).
 // Every row's arithmetic is the same whatever the group it falls in, so results do not depend on
@@ -101,6 +101,18 @@ namespace tqlib::codec::detail {
 // through the bias (-offset * sum of each 4 activations, from bias4), exact in int32.
 template <class Layout, class Arch>
 struct int8_simd_layout {};
+
+#if TQLIB_INT8_AVX512
+// acc + per int32 lane the sum of its 4 products u * x, u unsigned: vpdpbusd, or without VNNI
+// vpmaddubsw and vpmaddwd (exact for the codes that use it, u <= 16: no int16 pair sum saturates).
+TQLIB_KERNEL_INLINE __m512i dot_u8_i8(__m512i acc, __m512i u, __m512i x) noexcept {
+#if TQLIB_INT8_VNNI
+  return _mm512_dpbusd_epi32(acc, u, x);
+#else
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
+#endif
+}
+#endif
 
 template <class R, class... Args>
 R result_of(R (*)(Args...));  // unevaluated only: the return type of a function

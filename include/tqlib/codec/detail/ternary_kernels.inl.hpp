@@ -283,16 +283,17 @@ struct int8_simd_layout<bitnet_layout, Arch> {
 #endif
 };
 
-// ternary with VBMI (below): 10 blocks, two 32-byte packs of 5 in one 64-byte load, at a time;
-// D_n, digit n of all 64 bytes (trit_digits_vbmi), holds blocks n and 5 + n of the chunk, each in
-// order. The activations and their bias are paired the same way, once per chunk for all rows.
+// ternary with AVX-512BW (below): 10 blocks, two 32-byte packs of 5 in one 64-byte load, at a
+// time; D_n, digit n of all 64 bytes (trit_digits: table lookups with VBMI, else multiplies), holds
+// blocks n and 5 + n of the chunk, each in order. The activations and their bias are paired the
+// same way, once per chunk for all rows.
 
 // ternary: digits t + 1 of the trit stream go to the dot product as they are (unsigned, offset
 // 1); a block pair (b even) is one group of 64 with one scale.
 template <class Arch>
 struct int8_simd_layout<ternary_layout, Arch> {
   static constexpr int u8_offset = 1;
-#if TQLIB_INT8_VBMI
+#if TQLIB_INT8_AVX512
   static constexpr std::size_t chunk_blocks = 10;
   // Whole packs only (the stream's tail blocks go through the pair path); with an odd number of
   // packs the last chunk has one, its upper halves left at zero.
@@ -320,7 +321,7 @@ struct int8_simd_layout<ternary_layout, Arch> {
   TQLIB_KERNEL_INLINE static bool one_pack(std::size_t cols, std::size_t b) noexcept { return b + 10 > chunk_end(cols, 0); }
   // Sixteen int32 lanes of D_n: blocks b + n (lanes 0-7) and b + 5 + n (lanes 8-15).
   TQLIB_KERNEL_INLINE static __m512i chunk_dot(__m512i digits, std::size_t n, const chunk_x& c) noexcept {
-    return _mm512_dpbusd_epi32(c.bias[n], digits, c.x[n]);
+    return dot_u8_i8(c.bias[n], digits, c.x[n]);
   }
   // What a row's chunk needs whatever the activations: D_n for n < 5, and lane i < 10 the group
   // scale of block b + i.
@@ -330,11 +331,11 @@ struct int8_simd_layout<ternary_layout, Arch> {
   };
   TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
     const std::byte* p = row + 2 * ternary_layout::groups(cols) + 32 * (b / 5);
-    const __m512i f = one_pack(cols, b) ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))) : _mm512_loadu_si512(p);
-    const __mmask64 high = _mm512_movepi8_mask(f);
+    const trit_bytes64 f = trit_bytes(one_pack(cols, b) ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))
+                                                        : _mm512_loadu_si512(p));
     chunk_decoded d;
     TQLIB_INT8_UNROLL
-    for (std::size_t n = 0; n < 5; ++n) d.u[n] = trit_digits_vbmi(f, high, trit_digit_table.digit[0][n]);
+    for (std::size_t n = 0; n < 5; ++n) d.u[n] = trit_digits(f, n);
     // Groups b/2 .. b/2 + 4 (8 read; the stream follows them in the row, and lanes 5-7 go unused;
     // in a one-pack chunk groups past the row's are zeroed, their lanes' products being 0).
     const std::size_t groups = ternary_layout::groups(cols) - b / 2;
@@ -372,29 +373,6 @@ struct int8_simd_layout<ternary_layout, Arch> {
 #if TQLIB_INT8_AVX2
   TQLIB_KERNEL_INLINE static __m256i decode_u8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
     return _mm256_add_epi8(ternary_layout::decode_avx2<Arch>(row, cols, b), _mm256_set1_epi8(1));
-  }
-#endif
-#if TQLIB_INT8_AVX512
-  // Offsets and digit multipliers of a block pair, the same for every row.
-  struct pair_ctx {
-    __m512i k_even, k_odd;
-    std::size_t lo, hi;  // offsets of the two 32-byte packs in a row
-    bool whole;          // both blocks in whole packs (else: the stream's tail)
-  };
-  TQLIB_KERNEL_INLINE static pair_ctx pair_context(std::size_t cols, std::size_t b) noexcept {
-    const std::size_t blocks = ternary_layout::blocks(cols), base = 2 * ternary_layout::groups(cols);
-    const short m0 = pow3[b % 5], m1 = pow3[(b + 1) % 5];
-    return {_mm512_inserti64x4(_mm512_set1_epi16(short(m0 << 8)), _mm256_set1_epi16(short(m1 << 8)), 1),
-            _mm512_inserti64x4(_mm512_set1_epi16(m0), _mm256_set1_epi16(m1), 1), base + 32 * (b / 5),
-            base + 32 * ((b + 1) / 5), b + 1 < 5 * (blocks / 5)};
-  }
-  TQLIB_KERNEL_INLINE static __m512i decode2_u8(const std::byte* row, std::size_t cols, std::size_t b, const pair_ctx& c) noexcept {
-    if (c.whole) {
-      const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c.lo));
-      return trit_digits_avx512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c.hi)), 1),
-                                c.k_even, c.k_odd);
-    }
-    return _mm512_inserti64x4(_mm512_castsi256_si512(decode_u8(row, cols, b)), decode_u8(row, cols, b + 1), 1);
   }
 #endif
 };

@@ -7,15 +7,16 @@
 namespace tqlib::codec {
 
 namespace detail {
-// trit2 with VBMI, 10 blocks (20 stream blocks: four 32-byte packs) at a time. Block j of the chunk
-// is stream blocks 2j (digit 0) and 2j + 1 (digit 1, times 3), so with Z1 = packs 0 | 2 and
+// trit2 with AVX-512BW, 10 blocks (20 stream blocks: four 32-byte packs) at a time. Block j of the
+// chunk is stream blocks 2j (digit 0) and 2j + 1 (digit 1, times 3), so with Z1 = packs 0 | 2 and
 // Z2 = packs 1 | 3 in one register each, blocks j and j + 5 sit at the same digit positions of the
 // two halves, and u = digit_{2j % 5} + 3 digit_{(2j + 1) % 5} is q + 4 in 0..8 for both blocks.
-// For j = 0, 1, 3, 4 both digits are adjacent positions of the same byte, so u is one table lookup
-// (trit2_pair_table: two vpermi2b and a blend); block 2 straddles Z1 and Z2 (digit 4 of one, digit
-// 0 of the other): two lookups and an add. The activations and their bias (offset 4) are paired
-// the same way once per chunk for all rows; a row's 16-weight group scales come from its codes with
-// one vpermps each into trit_group_scale, times the blocks' activation scales.
+// For j = 0, 1, 3, 4 both digits are adjacent positions of the same byte (trit2_pair); block 2
+// straddles Z1 and Z2 (digit 4 of one, digit 0 of the other): two digit positions and an add. The
+// activations and their bias (offset 4) are paired the same way once per chunk for all rows; a
+// row's 16-weight group scales come from its codes with one vpermps each into trit_group_scale,
+// times the blocks' activation scales.
+#if TQLIB_INT8_AVX512
 #if TQLIB_INT8_VBMI
 // pair[a][f] = digit a + 3 * digit a + 1 of byte f (trit_digit's arithmetic, canonical byte or not).
 struct trit2_pair_tables {
@@ -30,9 +31,21 @@ inline constexpr trit2_pair_tables trit2_pair_table = [] {
 }();
 #endif
 
+// digit a + 3 digit a + 1 of every byte (a < 4): one table lookup with VBMI; else the multiply
+// gives 3 digit a + digit a + 1 = p, and a 16-entry vpshufb swaps the digits (p % 3 * 3 + p / 3).
+TQLIB_KERNEL_INLINE __m512i trit2_pair(const trit_bytes64& z, std::size_t a) noexcept {
+#if TQLIB_INT8_VBMI
+  return trit_lookup(z, trit2_pair_table.pair[a]);
+#else
+  const __m512i swap = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 3, 6, 1, 4, 7, 2, 5, 8, 0, 0, 0, 0, 0, 0, 0));
+  return _mm512_shuffle_epi8(swap, trit_leading(z, a, 9));
+#endif
+}
+#endif
+
 template <class Arch>
 struct int8_simd_layout<trit_layout<2>, Arch> {
-#if TQLIB_INT8_VBMI
+#if TQLIB_INT8_AVX512
   using L = trit_layout<2>;
   static constexpr std::size_t chunk_blocks = 10;
   // Blocks whose two stream blocks are both in packs: the last chunk may have 1, 2 or 3 of its 4
@@ -73,8 +86,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
     return c;
   }
   struct chunk_w {
-    __m512i z1, z2;
-    __mmask64 h1, h2;
+    trit_bytes64 z1, z2;
   };
   // 32 bytes whose digit 0 is the one-block tail's digits (the tail's trit m is digit m % 5 of its
   // byte m / 5, trit_pack.hpp): 0, 86 and 171 are the fixed-point bytes of digit 0 = 0, 1, 2 (their
@@ -99,20 +111,18 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
       z1 = _mm512_inserti64x4(_mm512_castsi256_si512(ld(p)), packs > 2 ? ld(p + 64) : zero, 1);
       z2 = _mm512_inserti64x4(_mm512_castsi256_si512(packs > 1 ? ld(p + 32) : tail), packs == 3 ? tail : zero, 1);
     }
-    return {z1, z2, _mm512_movepi8_mask(z1), _mm512_movepi8_mask(z2)};
+    return {trit_bytes(z1), trit_bytes(z2)};
   }
   // u = q + 4 of blocks b + j (bytes 0-31) and b + 5 + j (bytes 32-63).
   TQLIB_KERNEL_INLINE static __m512i chunk_u(const chunk_w& w, std::size_t j) noexcept {
     if (j == 2)  // digit 4 of Z1, digit 0 of Z2
-      return _mm512_add_epi8(trit_digits_vbmi(w.z1, w.h1, trit_digit_table.digit[0][4]),
-                             trit_digits_vbmi(w.z2, w.h2, trit_digit_table.digit[1][0]));
+      return _mm512_add_epi8(trit_digits(w.z1, 4), trit_digits_times3(w.z2, 0));
     // digits 2j, 2j + 1 of Z1 (j < 2) or 2j - 5, 2j - 4 of Z2
-    return j < 2 ? trit_digits_vbmi(w.z1, w.h1, trit2_pair_table.pair[2 * j])
-                 : trit_digits_vbmi(w.z2, w.h2, trit2_pair_table.pair[2 * j - 5]);
+    return j < 2 ? trit2_pair(w.z1, 2 * j) : trit2_pair(w.z2, 2 * j - 5);
   }
   // Sixteen int32 lanes: blocks b + j (lanes 0-7) and b + 5 + j (lanes 8-15).
   TQLIB_KERNEL_INLINE static __m512i chunk_dot(__m512i u, std::size_t j, const chunk_x& c) noexcept {
-    return _mm512_dpbusd_epi32(c.bias[j], u, c.x[j]);
+    return dot_u8_i8(c.bias[j], u, c.x[j]);
   }
   // What a row's chunk needs whatever the activations: its u values, and lane i < 10 of lo / hi the
   // scales of the two groups of block b + i.

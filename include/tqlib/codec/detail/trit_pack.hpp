@@ -109,18 +109,6 @@ TQLIB_KERNEL_INLINE __m256i trit_digits_avx2(__m256i bytes, __m256i mul) noexcep
 }
 #endif
 
-#if defined(__AVX512BW__)
-// The same for 64 bytes, with the multipliers already split: k_even = 3^n << 8 for the even byte
-// of each 16-bit lane, k_odd = 3^n for the odd one.
-TQLIB_KERNEL_INLINE __m512i trit_digits_avx512(__m512i bytes, __m512i k_even, __m512i k_odd) noexcept {
-  const __m512i three = _mm512_set1_epi16(3);
-  const __m512i even = _mm512_mulhi_epu16(_mm512_mullo_epi16(bytes, k_even), three);
-  const __m512i high = _mm512_and_si512(bytes, _mm512_set1_epi16(std::int16_t(0xff00)));
-  const __m512i odd = _mm512_mulhi_epu16(_mm512_mullo_epi16(high, k_odd), three);
-  return _mm512_or_si512(even, _mm512_slli_epi16(odd, 8));
-}
-#endif
-
 // Digit n of every byte, and 3 times it, as 256-entry tables: with AVX-512 VBMI a digit position of
 // 64 bytes is two vpermi2b (on the byte's low 7 bits) and a blend on its high bit, the same digit
 // as trit_digit's arithmetic for every byte, canonical or not.
@@ -137,12 +125,67 @@ inline constexpr trit_digit_tables trit_digit_table = [] {
   return t;
 }();
 
-#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
-// Table t (one of trit_digit_table's) applied to 64 bytes f; high = the bytes >= 128.
-TQLIB_KERNEL_INLINE __m512i trit_digits_vbmi(__m512i f, __mmask64 high, const std::uint8_t* t) noexcept {
-  const __m512i lo = _mm512_permutex2var_epi8(_mm512_load_si512(t), f, _mm512_load_si512(t + 64));
-  const __m512i hi = _mm512_permutex2var_epi8(_mm512_load_si512(t + 128), f, _mm512_load_si512(t + 192));
-  return _mm512_mask_blend_epi8(high, lo, hi);
+#if defined(__AVX512BW__)
+// 64 fixed-point bytes, loaded once and then read at several digit positions:
+//  - with AVX-512 VBMI, by table lookups (trit_lookup: any byte -> value map of 256 entries, two
+//    vpermi2b on the low 7 bits blended on bit 7);
+//  - without it, by trit_digit's arithmetic in 16-bit lanes (trit_leading), x86 having no byte
+//    multiply; the odd bytes go through with the even ones cleared (`odd`, kept here).
+// (One definition for every architecture; each fills and reads only its own member.)
+struct trit_bytes64 {
+  __m512i f;
+  __mmask64 high;  // VBMI: bytes >= 128
+  __m512i odd;     // without: f with its even bytes cleared
+};
+TQLIB_KERNEL_INLINE trit_bytes64 trit_bytes(__m512i f) noexcept {
+#if defined(__AVX512VBMI__)
+  return {f, _mm512_movepi8_mask(f), _mm512_setzero_si512()};
+#else
+  return {f, 0, _mm512_and_si512(f, _mm512_set1_epi16(std::int16_t(0xff00)))};
+#endif
+}
+
+#if defined(__AVX512VBMI__)
+// Table t (256 bytes) applied to every byte.
+TQLIB_KERNEL_INLINE __m512i trit_lookup(const trit_bytes64& b, const std::uint8_t* t) noexcept {
+  const __m512i lo = _mm512_permutex2var_epi8(_mm512_load_si512(t), b.f, _mm512_load_si512(t + 64));
+  const __m512i hi = _mm512_permutex2var_epi8(_mm512_load_si512(t + 128), b.f, _mm512_load_si512(t + 192));
+  return _mm512_mask_blend_epi8(b.high, lo, hi);
+}
+#else
+// floor(k c / 256) of every byte, c = (byte * 3^n) mod 256: digit n for k = 3, and
+// 3 digit n + digit n + 1 for k = 9 (n < 4; with 3c = 256 digit n + c', c' is the c of digit
+// n + 1, so floor(9c / 256) = 3 digit n + floor(3c' / 256)). Even bytes: vpmullw by 3^n << 8
+// leaves c << 8, and vpmulhuw by k puts the value in the low byte. Odd bytes (even cleared):
+// vpmullw by 3^n leaves c << 8, and vpmulhuw by k << 8 gives k c, whose high byte is the value.
+// Five instructions per 64 bytes.
+TQLIB_KERNEL_INLINE __m512i trit_leading(const trit_bytes64& b, std::size_t n, std::int16_t k) noexcept {
+  const std::int16_t m = std::int16_t(pow3[n]);
+  const __m512i even = n == 0 ? _mm512_slli_epi16(b.f, 8) : _mm512_mullo_epi16(b.f, _mm512_set1_epi16(std::int16_t(m << 8)));
+  const __m512i odd = n == 0 ? b.odd : _mm512_mullo_epi16(b.odd, _mm512_set1_epi16(m));
+  const __m512i lo = _mm512_mulhi_epu16(even, _mm512_set1_epi16(k));
+  const __m512i hi = _mm512_mulhi_epu16(odd, _mm512_set1_epi16(std::int16_t(k << 8)));
+  return _mm512_ternarylogic_epi32(lo, hi, _mm512_set1_epi16(std::int16_t(0xff00)), 0xf8);  // lo | (hi & 0xff00)
+}
+#endif
+
+// Digit n (0..2) of every byte.
+TQLIB_KERNEL_INLINE __m512i trit_digits(const trit_bytes64& b, std::size_t n) noexcept {
+#if defined(__AVX512VBMI__)
+  return trit_lookup(b, trit_digit_table.digit[0][n]);
+#else
+  return trit_leading(b, n, 3);
+#endif
+}
+
+// 3 times digit n of every byte.
+TQLIB_KERNEL_INLINE __m512i trit_digits_times3(const trit_bytes64& b, std::size_t n) noexcept {
+#if defined(__AVX512VBMI__)
+  return trit_lookup(b, trit_digit_table.digit[1][n]);
+#else
+  const __m512i times3 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 3, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  return _mm512_shuffle_epi8(times3, trit_leading(b, n, 3));
+#endif
 }
 #endif
 

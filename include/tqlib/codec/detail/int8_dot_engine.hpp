@@ -102,9 +102,18 @@ namespace tqlib::codec::detail {
 template <class Layout, class Arch>
 struct int8_simd_layout {};
 
-#if TQLIB_INT8_AVX512
+#if TQLIB_INT8_AVX2
 // acc + per int32 lane the sum of its 4 products u * x, u unsigned: vpdpbusd, or without VNNI
 // vpmaddubsw and vpmaddwd (exact for the codes that use it, u <= 16: no int16 pair sum saturates).
+TQLIB_KERNEL_INLINE __m256i dot_u8_i8(__m256i acc, __m256i u, __m256i x) noexcept {
+#if TQLIB_INT8_VNNI
+  return _mm256_dpbusd_epi32(acc, u, x);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
+#endif
+}
+#endif
+#if TQLIB_INT8_AVX512
 TQLIB_KERNEL_INLINE __m512i dot_u8_i8(__m512i acc, __m512i u, __m512i x) noexcept {
 #if TQLIB_INT8_VNNI
   return _mm512_dpbusd_epi32(acc, u, x);
@@ -139,7 +148,7 @@ struct int8_dot_engine {
   static constexpr bool has_chunks = TQLIB_INT8_AVX2 && requires { fast::chunk_blocks; };
   static constexpr std::size_t chunk_blocks = [] {
     if constexpr (has_chunks) {
-      static_assert(fast::chunk_blocks % 2 == 0, "chunks start at even blocks (block pairs after them)");
+      static_assert(!TQLIB_INT8_AVX512 || fast::chunk_blocks % 2 == 0, "chunks start at even blocks (block pairs after them)");
       return fast::chunk_blocks;
     } else {
       return std::size_t(2);

@@ -24,7 +24,7 @@ namespace detail {
 // 16-entry tables, 14 byte instructions for all four digits of a register of bytes. Bytes >= 81 (rejected by
 // validation) give digits that are not meaningful but stay in 0..2 or 0.
 struct bitnet_nibble_tables {
-  alignas(16) std::uint8_t rem_h[16], quot_h[16], rem_l[16], at_least_9[16], d0[16], d1[16], mod3[16], div3[16];
+  alignas(16) std::uint8_t rem_h[16], quot_h[16], rem_l[16], at_least_9[16], d0[16], d1[16];
 };
 inline constexpr bitnet_nibble_tables bitnet_nibbles = [] {
   bitnet_nibble_tables t{};
@@ -35,18 +35,13 @@ inline constexpr bitnet_nibble_tables bitnet_nibbles = [] {
     t.at_least_9[i] = std::uint8_t(i >= 9);  // [l >= 9] and [s >= 9]
     t.d0[i] = std::uint8_t(i % 9 % 3);
     t.d1[i] = std::uint8_t(i % 9 / 3);
-    t.mod3[i] = std::uint8_t(i % 3);
-    t.div3[i] = std::uint8_t(i < 9 ? i / 3 : 0);
   }
   return t;
 }();
 
 // The byte operations the nibble decode and the activation spread need, for 256- and 512-bit
-// registers (AVX2 / AVX-512BW), so each algorithm below is written once.
-TQLIB_KERNEL_INLINE __m256i bytes_table(const std::uint8_t* t, __m256i) noexcept {
-  return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
-}
-TQLIB_KERNEL_INLINE __m256i lookup16(__m256i table, __m256i index) noexcept { return _mm256_shuffle_epi8(table, index); }
+// registers (AVX2 / AVX-512BW), so each algorithm below is written once (with bytes_table and
+// lookup16 from trit_pack.hpp).
 TQLIB_KERNEL_INLINE __m256i add8(__m256i a, __m256i b) noexcept { return _mm256_add_epi8(a, b); }
 TQLIB_KERNEL_INLINE __m256i high_nibbles(__m256i v) noexcept { return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f)); }
 TQLIB_KERNEL_INLINE __m256i splat8(char c, __m256i) noexcept { return _mm256_set1_epi8(c); }
@@ -58,10 +53,6 @@ TQLIB_KERNEL_INLINE __m256i sum16_u8_times_i8(const __m256i* u, const __m256i* x
   return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 #if TQLIB_INT8_AVX512
-TQLIB_KERNEL_INLINE __m512i bytes_table(const std::uint8_t* t, __m512i) noexcept {
-  return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
-}
-TQLIB_KERNEL_INLINE __m512i lookup16(__m512i table, __m512i index) noexcept { return _mm512_shuffle_epi8(table, index); }
 TQLIB_KERNEL_INLINE __m512i add8(__m512i a, __m512i b) noexcept { return _mm512_add_epi8(a, b); }
 TQLIB_KERNEL_INLINE __m512i high_nibbles(__m512i v) noexcept { return _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0f)); }
 TQLIB_KERNEL_INLINE __m512i splat8(char c, __m512i) noexcept { return _mm512_set1_epi8(c); }
@@ -84,8 +75,8 @@ TQLIB_KERNEL_INLINE void bitnet_nibble_digits(V v, V* digit) noexcept {
   const V q = add8(add8(lookup16(bytes_table(t.quot_h, v), h), lookup16(at_least_9, v)), lookup16(at_least_9, s));
   digit[0] = lookup16(bytes_table(t.d0, v), s);
   digit[1] = lookup16(bytes_table(t.d1, v), s);
-  digit[2] = lookup16(bytes_table(t.mod3, v), q);
-  digit[3] = lookup16(bytes_table(t.div3, v), q);
+  digit[2] = lookup16(bytes_table(base3_split.low, v), q);
+  digit[3] = lookup16(bytes_table(base3_split.high, v), q);
 }
 
 // -(the sum of each int32 lane's 16 activations), lane i covering byte positions 4i..4i+3 of X_k.
@@ -334,8 +325,7 @@ struct int8_simd_layout<ternary_layout, Arch> {
     const trit_bytes64 f = trit_bytes(one_pack(cols, b) ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))
                                                         : _mm512_loadu_si512(p));
     chunk_decoded d;
-    TQLIB_INT8_UNROLL
-    for (std::size_t n = 0; n < 5; ++n) d.u[n] = trit_digits(f, n);
+    trit_all_digits(f, d.u);
     // Groups b/2 .. b/2 + 4 (8 read; the stream follows them in the row, and lanes 5-7 go unused;
     // in a one-pack chunk groups past the row's are zeroed, their lanes' products being 0).
     const std::size_t groups = ternary_layout::groups(cols) - b / 2;
@@ -362,6 +352,63 @@ struct int8_simd_layout<ternary_layout, Arch> {
       const __m512i s = chunk_dot(d.u[n], n, c);
       out[n] = _mm512_mask_reduce_add_epi32(0x00ff, s);
       if (5 + n < count) out[5 + n] = _mm512_mask_reduce_add_epi32(0xff00, s);
+    }
+  }
+#elif TQLIB_INT8_AVX2
+  // AVX2: one pack (5 blocks) a chunk; D_n is block b + n in order, so the activations need no
+  // permuting. Whole packs only, as above.
+  static constexpr std::size_t chunk_blocks = 5;
+  TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept { return ternary_layout::blocks(cols) / 5 * 5; }
+  struct chunk_x {
+    __m256i x[5], bias[5];  // block b + n's activations and offset correction
+    __m256 d;               // lanes 0-4: the blocks' activation scales
+    bool odd;               // b odd: block b is the second of its group
+  };
+  TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t, std::size_t b) noexcept {
+    chunk_x c;
+    for (std::size_t n = 0; n < 5; ++n) {
+      c.x[n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * (b + n)));
+      c.bias[n] = _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * (b + n))), 7);
+    }
+    alignas(32) float d[8] = {};
+    for (std::size_t n = 0; n < 5; ++n) d[n] = a.d[b + n];
+    c.d = _mm256_load_ps(d);
+    c.odd = b % 2;
+    return c;
+  }
+  // What a row's chunk needs whatever the activations: block b + n's digits, and lanes 0-2 the
+  // scales of groups b / 2 .. b / 2 + 2.
+  struct chunk_decoded {
+    __m256i u[5];
+    __m256 groups;
+  };
+  TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    chunk_decoded d;
+    trit_all_digits(trit_bytes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * ternary_layout::groups(cols) + 32 * (b / 5)))), d.u);
+    // 4 group scales read from group b / 2 on (the stream follows them in the row); only lanes
+    // 0-2 are used (a fourth scale could be stream bytes).
+    d.groups = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 * (b / 2)))));
+    return d;
+  }
+  TQLIB_KERNEL_INLINE static __m256 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m256 acc) noexcept {
+    // Lane n: block b + n's group scale times its activation scale, then one broadcast per block.
+    const __m256i group = c.odd ? _mm256_setr_epi32(0, 1, 1, 2, 2, 0, 0, 0) : _mm256_setr_epi32(0, 0, 1, 1, 2, 0, 0, 0);
+    const __m256 scales = _mm256_mul_ps(_mm256_permutevar8x32_ps(d.groups, group), c.d);
+    TQLIB_INT8_UNROLL
+    for (std::size_t n = 0; n < 5; ++n) {
+      const __m256 scale = _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(int(n)));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_i8(c.bias[n], d.u[n], c.x[n])), scale, acc);
+    }
+    return acc;
+  }
+  TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
+                                                   std::size_t count, std::int32_t* out) noexcept {
+    const chunk_decoded d = chunk_decode(row, cols, b);
+    for (std::size_t n = 0; n < count; ++n) {
+      alignas(32) std::int32_t lanes[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), dot_u8_i8(c.bias[n], d.u[n], c.x[n]));
+      out[n] = 0;
+      for (int l = 0; l < 8; ++l) out[n] += lanes[l];
     }
   }
 #endif

@@ -76,8 +76,7 @@ struct int8_simd_layout<tq1_0_layout, Arch> {
   TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t, std::size_t b) noexcept {
     const trit_bytes64 f = trit_bytes(chunk_bytes(row, b));
     chunk_decoded d;
-    TQLIB_INT8_UNROLL
-    for (std::size_t n = 0; n < 5; ++n) d.u[n] = trit_digits(f, n);
+    trit_all_digits(f, d.u);
     std::uint16_t h;
     std::memcpy(&h, row + (b / 8) * tq1_0_traits::block_bytes + 52, 2);
     d.w = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));

@@ -38,7 +38,7 @@ TQLIB_KERNEL_INLINE __m512i trit2_pair(const trit_bytes64& z, std::size_t a) noe
   return trit_lookup(z, trit2_pair_table.pair[a]);
 #else
   const __m512i swap = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 3, 6, 1, 4, 7, 2, 5, 8, 0, 0, 0, 0, 0, 0, 0));
-  return _mm512_shuffle_epi8(swap, trit_leading(z, a, 9));
+  return _mm512_shuffle_epi8(swap, trit_leading(z.f, z.odd, a, 9));
 #endif
 }
 #endif

@@ -109,6 +109,80 @@ TQLIB_KERNEL_INLINE __m256i trit_digits_avx2(__m256i bytes, __m256i mul) noexcep
 }
 #endif
 
+// Digit pair p = 3a + b (a, b < 3) split by 16-entry lookups: high[p] = a, low[p] = b.
+struct base3_split_tables {
+  alignas(16) std::uint8_t high[16], low[16];
+};
+inline constexpr base3_split_tables base3_split = [] {
+  base3_split_tables t{};
+  for (unsigned p = 0; p < 9; ++p) t.high[p] = std::uint8_t(p / 3), t.low[p] = std::uint8_t(p % 3);
+  return t;
+}();
+
+#if defined(__AVX2__)
+// A 16-entry byte table in every 128-bit lane, and vpshufb, on 256- and 512-bit registers.
+TQLIB_KERNEL_INLINE __m256i bytes_table(const std::uint8_t* t, __m256i) noexcept {
+  return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+}
+TQLIB_KERNEL_INLINE __m256i lookup16(__m256i table, __m256i index) noexcept { return _mm256_shuffle_epi8(table, index); }
+#if defined(__AVX512BW__)
+TQLIB_KERNEL_INLINE __m512i bytes_table(const std::uint8_t* t, __m512i) noexcept {
+  return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+}
+TQLIB_KERNEL_INLINE __m512i lookup16(__m512i table, __m512i index) noexcept { return _mm512_shuffle_epi8(table, index); }
+#endif
+
+// 16-bit lane operations for trit_leading, on 256- and 512-bit registers.
+TQLIB_KERNEL_INLINE __m256i mullo16(__m256i a, std::int16_t m) noexcept { return _mm256_mullo_epi16(a, _mm256_set1_epi16(m)); }
+TQLIB_KERNEL_INLINE __m256i mulhi16(__m256i a, std::int16_t m) noexcept { return _mm256_mulhi_epu16(a, _mm256_set1_epi16(m)); }
+TQLIB_KERNEL_INLINE __m256i shift_left8(__m256i a) noexcept { return _mm256_slli_epi16(a, 8); }
+TQLIB_KERNEL_INLINE __m256i even_cleared(__m256i a) noexcept { return _mm256_and_si256(a, _mm256_set1_epi16(std::int16_t(0xff00))); }
+TQLIB_KERNEL_INLINE __m256i merge_high_byte(__m256i lo, __m256i hi) noexcept { return _mm256_or_si256(lo, even_cleared(hi)); }
+#if defined(__AVX512BW__)
+TQLIB_KERNEL_INLINE __m512i mullo16(__m512i a, std::int16_t m) noexcept { return _mm512_mullo_epi16(a, _mm512_set1_epi16(m)); }
+TQLIB_KERNEL_INLINE __m512i mulhi16(__m512i a, std::int16_t m) noexcept { return _mm512_mulhi_epu16(a, _mm512_set1_epi16(m)); }
+TQLIB_KERNEL_INLINE __m512i shift_left8(__m512i a) noexcept { return _mm512_slli_epi16(a, 8); }
+TQLIB_KERNEL_INLINE __m512i even_cleared(__m512i a) noexcept { return _mm512_and_si512(a, _mm512_set1_epi16(std::int16_t(0xff00))); }
+TQLIB_KERNEL_INLINE __m512i merge_high_byte(__m512i lo, __m512i hi) noexcept {
+  return _mm512_ternarylogic_epi32(lo, hi, _mm512_set1_epi16(std::int16_t(0xff00)), 0xf8);  // lo | (hi & 0xff00)
+}
+#endif
+
+// floor(k c / 256) of every byte of f, c = (byte * 3^n) mod 256: digit n for k = 3, and
+// 3 digit n + digit n + 1 for k = 9 (n < 4; with 3c = 256 digit n + c', c' is the c of digit
+// n + 1, so floor(9c / 256) = 3 digit n + floor(3c' / 256)). x86 has no byte multiply, so even
+// and odd bytes go through 16-bit lanes apart. Even bytes: vpmullw by 3^n << 8 leaves c << 8, and
+// vpmulhuw by k puts the value in the low byte. Odd bytes (odd = f with the even ones cleared):
+// vpmullw by 3^n leaves c << 8, and vpmulhuw by k << 8 gives k c, whose high byte is the value.
+// Five instructions per register with AVX-512 (vpternlogd merges), six with AVX2.
+template <class V>
+TQLIB_KERNEL_INLINE V trit_leading(V f, V odd, std::size_t n, std::int16_t k) noexcept {
+  const std::int16_t m = std::int16_t(pow3[n]);
+  const V even_c = n == 0 ? shift_left8(f) : mullo16(f, std::int16_t(m << 8));
+  const V odd_c = n == 0 ? odd : mullo16(odd, m);
+  return merge_high_byte(mulhi16(even_c, k), mulhi16(odd_c, std::int16_t(k << 8)));
+}
+
+// All five digits of every byte: pairs (0, 1) and (2, 3) from one trit_leading each
+// (p = 3 digit n + digit n + 1, split by two vpshufb), digit 4 alone: 10 multiplies per register
+// instead of 18 digit by digit.
+template <class V>
+TQLIB_KERNEL_INLINE void trit_all_digits(V f, V odd, V* digit) noexcept {
+  const V high = bytes_table(base3_split.high, f), low = bytes_table(base3_split.low, f);
+  const V p01 = trit_leading(f, odd, 0, 9), p23 = trit_leading(f, odd, 2, 9);
+  digit[0] = lookup16(high, p01), digit[1] = lookup16(low, p01);
+  digit[2] = lookup16(high, p23), digit[3] = lookup16(low, p23);
+  digit[4] = trit_leading(f, odd, 4, 3);
+}
+
+// 32 fixed-point bytes, read at several digit positions (AVX2; trit_bytes64 with AVX-512).
+struct trit_bytes32 {
+  __m256i f, odd;
+};
+TQLIB_KERNEL_INLINE trit_bytes32 trit_bytes(__m256i f) noexcept { return {f, even_cleared(f)}; }
+TQLIB_KERNEL_INLINE void trit_all_digits(const trit_bytes32& b, __m256i* digit) noexcept { trit_all_digits(b.f, b.odd, digit); }
+#endif
+
 // Digit n of every byte, and 3 times it, as 256-entry tables: with AVX-512 VBMI a digit position of
 // 64 bytes is two vpermi2b (on the byte's low 7 bits) and a blend on its high bit, the same digit
 // as trit_digit's arithmetic for every byte, canonical or not.
@@ -129,8 +203,8 @@ inline constexpr trit_digit_tables trit_digit_table = [] {
 // 64 fixed-point bytes, loaded once and then read at several digit positions:
 //  - with AVX-512 VBMI, by table lookups (trit_lookup: any byte -> value map of 256 entries, two
 //    vpermi2b on the low 7 bits blended on bit 7);
-//  - without it, by trit_digit's arithmetic in 16-bit lanes (trit_leading), x86 having no byte
-//    multiply; the odd bytes go through with the even ones cleared (`odd`, kept here).
+//  - without it, by trit_digit's arithmetic in 16-bit lanes (trit_leading), which needs the
+//    bytes with their even ones cleared (`odd`, kept here).
 // (One definition for every architecture; each fills and reads only its own member.)
 struct trit_bytes64 {
   __m512i f;
@@ -141,7 +215,7 @@ TQLIB_KERNEL_INLINE trit_bytes64 trit_bytes(__m512i f) noexcept {
 #if defined(__AVX512VBMI__)
   return {f, _mm512_movepi8_mask(f), _mm512_setzero_si512()};
 #else
-  return {f, 0, _mm512_and_si512(f, _mm512_set1_epi16(std::int16_t(0xff00)))};
+  return {f, 0, even_cleared(f)};
 #endif
 }
 
@@ -152,21 +226,6 @@ TQLIB_KERNEL_INLINE __m512i trit_lookup(const trit_bytes64& b, const std::uint8_
   const __m512i hi = _mm512_permutex2var_epi8(_mm512_load_si512(t + 128), b.f, _mm512_load_si512(t + 192));
   return _mm512_mask_blend_epi8(b.high, lo, hi);
 }
-#else
-// floor(k c / 256) of every byte, c = (byte * 3^n) mod 256: digit n for k = 3, and
-// 3 digit n + digit n + 1 for k = 9 (n < 4; with 3c = 256 digit n + c', c' is the c of digit
-// n + 1, so floor(9c / 256) = 3 digit n + floor(3c' / 256)). Even bytes: vpmullw by 3^n << 8
-// leaves c << 8, and vpmulhuw by k puts the value in the low byte. Odd bytes (even cleared):
-// vpmullw by 3^n leaves c << 8, and vpmulhuw by k << 8 gives k c, whose high byte is the value.
-// Five instructions per 64 bytes.
-TQLIB_KERNEL_INLINE __m512i trit_leading(const trit_bytes64& b, std::size_t n, std::int16_t k) noexcept {
-  const std::int16_t m = std::int16_t(pow3[n]);
-  const __m512i even = n == 0 ? _mm512_slli_epi16(b.f, 8) : _mm512_mullo_epi16(b.f, _mm512_set1_epi16(std::int16_t(m << 8)));
-  const __m512i odd = n == 0 ? b.odd : _mm512_mullo_epi16(b.odd, _mm512_set1_epi16(m));
-  const __m512i lo = _mm512_mulhi_epu16(even, _mm512_set1_epi16(k));
-  const __m512i hi = _mm512_mulhi_epu16(odd, _mm512_set1_epi16(std::int16_t(k << 8)));
-  return _mm512_ternarylogic_epi32(lo, hi, _mm512_set1_epi16(std::int16_t(0xff00)), 0xf8);  // lo | (hi & 0xff00)
-}
 #endif
 
 // Digit n (0..2) of every byte.
@@ -174,7 +233,16 @@ TQLIB_KERNEL_INLINE __m512i trit_digits(const trit_bytes64& b, std::size_t n) no
 #if defined(__AVX512VBMI__)
   return trit_lookup(b, trit_digit_table.digit[0][n]);
 #else
-  return trit_leading(b, n, 3);
+  return trit_leading(b.f, b.odd, n, 3);
+#endif
+}
+
+// Digits 0..4 of every byte.
+TQLIB_KERNEL_INLINE void trit_all_digits(const trit_bytes64& b, __m512i* digit) noexcept {
+#if defined(__AVX512VBMI__)
+  for (std::size_t n = 0; n < 5; ++n) digit[n] = trit_lookup(b, trit_digit_table.digit[0][n]);
+#else
+  trit_all_digits(b.f, b.odd, digit);
 #endif
 }
 
@@ -184,7 +252,7 @@ TQLIB_KERNEL_INLINE __m512i trit_digits_times3(const trit_bytes64& b, std::size_
   return trit_lookup(b, trit_digit_table.digit[1][n]);
 #else
   const __m512i times3 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 3, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
-  return _mm512_shuffle_epi8(times3, trit_leading(b, n, 3));
+  return _mm512_shuffle_epi8(times3, trit_leading(b.f, b.odd, n, 3));
 #endif
 }
 #endif

@@ -175,6 +175,13 @@ TQLIB_KERNEL_INLINE void trit_all_digits(V f, V odd, V* digit) noexcept {
   digit[4] = trit_leading(f, odd, 4, 3);
 }
 
+// 3 times digit n of every byte (a 16-entry lookup of 0, 3, 6).
+template <class V>
+TQLIB_KERNEL_INLINE V trit_digits_times3(V f, V odd, std::size_t n) noexcept {
+  alignas(16) static constexpr std::uint8_t times3[16] = {0, 3, 6};
+  return lookup16(bytes_table(times3, f), trit_leading(f, odd, n, 3));
+}
+
 // 32 fixed-point bytes, read at several digit positions (AVX2; trit_bytes64 with AVX-512).
 struct trit_bytes32 {
   __m256i f, odd;
@@ -251,8 +258,7 @@ TQLIB_KERNEL_INLINE __m512i trit_digits_times3(const trit_bytes64& b, std::size_
 #if defined(__AVX512VBMI__)
   return trit_lookup(b, trit_digit_table.digit[1][n]);
 #else
-  const __m512i times3 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 3, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
-  return _mm512_shuffle_epi8(times3, trit_leading(b.f, b.odd, n, 3));
+  return trit_digits_times3(b.f, b.odd, n);
 #endif
 }
 #endif

@@ -113,6 +113,35 @@ TQLIB_KERNEL_INLINE __m256i dot_u8_i8(__m256i acc, __m256i u, __m256i x) noexcep
 #endif
 }
 #endif
+#if TQLIB_INT8_AVX2 && !TQLIB_INT8_AVX512
+// Activation blocks b .. b + 5 as they are, for AVX2 chunks of 5 blocks whose codes come in
+// element order (ternary, trit2): each block's codes, its offset correction (bias4 >> shift, the
+// shift of the layout's offset) and, in lane i of d, its scale.
+struct five_blocks_x {
+  __m256i x[5], bias[5];
+  __m256 d;
+};
+TQLIB_KERNEL_INLINE five_blocks_x load_five_blocks(const act_view& a, std::size_t b, int bias_shift) noexcept {
+  five_blocks_x c;
+  for (std::size_t i = 0; i < 5; ++i) {
+    c.x[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * (b + i)));
+    c.bias[i] = _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * (b + i))), bias_shift);
+  }
+  alignas(32) float d[8] = {};
+  for (std::size_t i = 0; i < 5; ++i) d[i] = a.d[b + i];
+  c.d = _mm256_load_ps(d);
+  return c;
+}
+// out[i] = the exact dot of block i < count of such a chunk: its codes u[i] against x[i].
+TQLIB_KERNEL_INLINE void five_block_dots(const __m256i* u, const five_blocks_x& c, std::size_t count, std::int32_t* out) noexcept {
+  for (std::size_t i = 0; i < count; ++i) {
+    alignas(32) std::int32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), dot_u8_i8(c.bias[i], u[i], c.x[i]));
+    out[i] = 0;
+    for (int l = 0; l < 8; ++l) out[i] += lanes[l];
+  }
+}
+#endif
 #if TQLIB_INT8_AVX512
 TQLIB_KERNEL_INLINE __m512i dot_u8_i8(__m512i acc, __m512i u, __m512i x) noexcept {
 #if TQLIB_INT8_VNNI

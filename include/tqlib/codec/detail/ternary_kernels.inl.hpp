@@ -359,41 +359,28 @@ struct int8_simd_layout<ternary_layout, Arch> {
   // permuting. Whole packs only, as above.
   static constexpr std::size_t chunk_blocks = 5;
   TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept { return ternary_layout::blocks(cols) / 5 * 5; }
-  struct chunk_x {
-    __m256i x[5], bias[5];  // block b + n's activations and offset correction
-    __m256 d;               // lanes 0-4: the blocks' activation scales
-    bool odd;               // b odd: block b is the second of its group
-  };
+  using chunk_x = five_blocks_x;
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t, std::size_t b) noexcept {
-    chunk_x c;
-    for (std::size_t n = 0; n < 5; ++n) {
-      c.x[n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * (b + n)));
-      c.bias[n] = _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * (b + n))), 7);
-    }
-    alignas(32) float d[8] = {};
-    for (std::size_t n = 0; n < 5; ++n) d[n] = a.d[b + n];
-    c.d = _mm256_load_ps(d);
-    c.odd = b % 2;
-    return c;
+    return load_five_blocks(a, b, 7);  // offset 1: -128 * sum >> 7
   }
-  // What a row's chunk needs whatever the activations: block b + n's digits, and lanes 0-2 the
-  // scales of groups b / 2 .. b / 2 + 2.
+  // What a row's chunk needs whatever the activations: block b + n's digits and, in lane n, its
+  // group's scale.
   struct chunk_decoded {
     __m256i u[5];
-    __m256 groups;
+    __m256 w;
   };
   TQLIB_KERNEL_INLINE static chunk_decoded chunk_decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
     chunk_decoded d;
     trit_all_digits(trit_bytes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * ternary_layout::groups(cols) + 32 * (b / 5)))), d.u);
-    // 4 group scales read from group b / 2 on (the stream follows them in the row); only lanes
-    // 0-2 are used (a fourth scale could be stream bytes).
-    d.groups = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 * (b / 2)))));
+    // The scales of groups b / 2 .. b / 2 + 3 (the stream follows them in the row; the fourth is
+    // never used), spread to the blocks: block b is the second of its group when b is odd.
+    const __m256 groups = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 * (b / 2)))));
+    d.w = _mm256_permutevar8x32_ps(groups, b % 2 ? _mm256_setr_epi32(0, 1, 1, 2, 2, 0, 0, 0) : _mm256_setr_epi32(0, 0, 1, 1, 2, 0, 0, 0));
     return d;
   }
   TQLIB_KERNEL_INLINE static __m256 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m256 acc) noexcept {
-    // Lane n: block b + n's group scale times its activation scale, then one broadcast per block.
-    const __m256i group = c.odd ? _mm256_setr_epi32(0, 1, 1, 2, 2, 0, 0, 0) : _mm256_setr_epi32(0, 0, 1, 1, 2, 0, 0, 0);
-    const __m256 scales = _mm256_mul_ps(_mm256_permutevar8x32_ps(d.groups, group), c.d);
+    // Lane n: block b + n's weight scale times its activation scale, then one broadcast per block.
+    const __m256 scales = _mm256_mul_ps(d.w, c.d);
     TQLIB_INT8_UNROLL
     for (std::size_t n = 0; n < 5; ++n) {
       const __m256 scale = _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(int(n)));
@@ -403,13 +390,7 @@ struct int8_simd_layout<ternary_layout, Arch> {
   }
   TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                    std::size_t count, std::int32_t* out) noexcept {
-    const chunk_decoded d = chunk_decode(row, cols, b);
-    for (std::size_t n = 0; n < count; ++n) {
-      alignas(32) std::int32_t lanes[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), dot_u8_i8(c.bias[n], d.u[n], c.x[n]));
-      out[n] = 0;
-      for (int l = 0; l < 8; ++l) out[n] += lanes[l];
-    }
+    five_block_dots(chunk_decode(row, cols, b).u, c, count, out);
   }
 #endif
   TQLIB_KERNEL_INLINE static std::uint32_t scale_bits2(const std::byte* row, std::size_t, std::size_t b) noexcept {

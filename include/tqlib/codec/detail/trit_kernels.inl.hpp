@@ -182,21 +182,9 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
   using L = trit_layout<2>;
   static constexpr std::size_t chunk_blocks = 5;
   TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t cols, std::size_t) noexcept { return 2 * L::blocks(cols) / 10 * 5; }
-  struct chunk_x {
-    __m256i x[5], bias[5];  // block b + j's activations and offset correction
-    __m256 d;               // lanes 0-4: the blocks' activation scales
-  };
+  using chunk_x = five_blocks_x;
   TQLIB_KERNEL_INLINE static chunk_x chunk_activations(const act_view& a, std::size_t, std::size_t b) noexcept {
-    chunk_x c;
-    for (std::size_t j = 0; j < 5; ++j) {
-      c.x[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * (b + j)));
-      // -128 * sum >> 5 = -4 * sum: the offset of u = q + 4
-      c.bias[j] = _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias4 + 8 * (b + j))), 5);
-    }
-    alignas(32) float d[8] = {};
-    for (std::size_t j = 0; j < 5; ++j) d[j] = a.d[b + j];
-    c.d = _mm256_load_ps(d);
-    return c;
+    return load_five_blocks(a, b, 5);  // -128 * sum >> 5 = -4 * sum: the offset of u = q + 4
   }
   // What a row's chunk needs whatever the activations: u of its blocks, and lane j < 5 of lo / hi
   // the scales of the two groups of block b + j.
@@ -228,9 +216,6 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
     d.hi = scale_of(_mm256_srli_epi32(codes, 4));
     return d;
   }
-  TQLIB_KERNEL_INLINE static __m256i chunk_dot(const chunk_decoded& d, const chunk_x& c, std::size_t j) noexcept {
-    return dot_u8_i8(c.bias[j], d.u[j], c.x[j]);
-  }
   TQLIB_KERNEL_INLINE static __m256 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m256 acc) noexcept {
     // Times the blocks' activation scales once; then block j's lanes 0-3 take lo[j], 4-7 hi[j].
     const __m256 lo = _mm256_mul_ps(d.lo, c.d), hi = _mm256_mul_ps(d.hi, c.d);
@@ -238,19 +223,13 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
     for (std::size_t j = 0; j < 5; ++j) {
       const __m256i at = _mm256_set1_epi32(int(j));
       const __m256 scale = _mm256_blend_ps(_mm256_permutevar8x32_ps(lo, at), _mm256_permutevar8x32_ps(hi, at), 0xf0);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_dot(d, c, j)), scale, acc);
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_i8(c.bias[j], d.u[j], c.x[j])), scale, acc);
     }
     return acc;
   }
   TQLIB_KERNEL_INLINE static void chunk_block_dots(const std::byte* row, std::size_t cols, std::size_t b, const chunk_x& c,
                                                    std::size_t count, std::int32_t* out) noexcept {
-    const chunk_decoded d = chunk_decode(row, cols, b);
-    for (std::size_t j = 0; j < count; ++j) {
-      alignas(32) std::int32_t lanes[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), chunk_dot(d, c, j));
-      out[j] = 0;
-      for (int l = 0; l < 8; ++l) out[j] += lanes[l];
-    }
+    five_block_dots(chunk_decode(row, cols, b).u, c, count, out);
   }
 #endif
 };

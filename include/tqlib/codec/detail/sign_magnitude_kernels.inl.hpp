@@ -145,24 +145,57 @@ inline std::vector<sm_integer_prepared<T>> sm_prepare_tokens(const sm_block_desc
 constexpr std::size_t sm_matmul_group = 8;  // 8 rows of 4864 int16 weights: 76 KiB, in L2 with the tokens' activations
 #define TQLIB_SM_UNROLL _Pragma("GCC unroll 8")
 
-// The loop every integer matmul shares: rows decoded sm_matmul_group at a time, each into
-// `stride` integer weights (the path's form and order, the order its activations are stored in)
-// and its block scales, then tile<RI, TT>(w, scale, r, i, t) for RowTile rows from row r + i
-// times 2 tokens from t while they sit in L1 (the group's last rows and an odd last token as
-// narrower tiles). A tile must give each (row, token) its matvec's arithmetic, so that prefill
-// and decode agree bit for bit.
-template <std::size_t RowTile, class Weight, class Decode, class Tile>
-TQLIB_KERNEL_INLINE void sm_matmul_tiles(const std::byte* blob, std::size_t row_bytes, std::size_t nblocks, std::size_t stride,
-                                         std::size_t T, std::size_t r0, std::size_t r1, Decode&& decode, Tile&& tile) {
-  std::vector<Weight> w(sm_matmul_group * stride);
+// The loop every integer matmul shares: rows decoded sm_matmul_group at a time by
+// decode(row, weights, block scales), each into integer weights in the path's form and in the
+// order its activations are stored in, then tiles of RowTile rows times 2 tokens while they sit
+// in L1 (the group's last rows and an odd last token as narrower tiles).
+//
+// Ops is the path's integer arithmetic, the same as its matvec's: `regs` holds `step` weights or
+// activations (`load`), `start` is a block's int32 sums before its products (the VNNI path's
+// -128 * xsum correction), `mac` adds one step's products, `apply` a block's float step and `sum`
+// the lanes of a total. A tile of RI rows x TT tokens loads RI weight and TT activation registers
+// a step for RI * TT products, where a row and a token alone load two for one. Every (row, token)
+// keeps its own int32 sums (exact in any order) and float total, taking the matvec's float steps
+// in the matvec's order, so prefill equals decode bit for bit.
+template <class Ops, std::size_t RowTile, class Decode>
+TQLIB_KERNEL_INLINE void sm_matmul_tiles(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                         std::size_t nblocks, const std::vector<sm_integer_prepared<typename Ops::activation>>& tokens,
+                                         float* Y, std::size_t rows, std::size_t r0, std::size_t r1, Decode&& decode) {
+  using weight = typename Ops::weight;
+  const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
+  const std::size_t stride = at[nblocks], T = tokens.size();
+  std::vector<weight> w(sm_matmul_group * stride);
   std::vector<float> scale(sm_matmul_group * nblocks);
+  auto tile = [&]<std::size_t RI, std::size_t TT>(std::size_t r, std::size_t i, std::size_t t) {
+    typename Ops::total total[RI][TT];
+    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = Ops::zero_total();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      typename Ops::acc acc[RI][TT];
+      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = Ops::start(tokens[t + tt].xsum[b]);
+      for (std::size_t g = 0; g < blocks[b].size; g += Ops::step) {  // 32-blocks: padding meets zero activations
+        typename Ops::regs x[TT];
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) x[tt] = Ops::load(tokens[t + tt].xq.data() + at[b] + g);
+        TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri) {
+          const typename Ops::regs wv = Ops::load(w.data() + (i + ri) * stride + at[b] + g);
+          TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = Ops::mac(acc[ri][tt], wv, x[tt]);
+        }
+      }
+      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt)
+          total[ri][tt] = Ops::apply(total[ri][tt], acc[ri][tt], tokens[t + tt].unit[b] * scale[(i + ri) * nblocks + b]);
+    }
+    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
+      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = Ops::sum(total[ri][tt]);
+  };
   for (std::size_t r = r0; r < r1; r += sm_matmul_group) {
     const std::size_t n = std::min(sm_matmul_group, r1 - r);
     for (std::size_t i = 0; i < n; ++i) decode(blob + (r + i) * row_bytes, w.data() + i * stride, scale.data() + i * nblocks);
     auto rows_times_tokens = [&]<std::size_t RI>(std::size_t i) {
       std::size_t t = 0;
-      for (; t + 2 <= T; t += 2) tile.template operator()<RI, 2>(w.data(), scale.data(), r, i, t);
-      if (t < T) tile.template operator()<RI, 1>(w.data(), scale.data(), r, i, t);
+      for (; t + 2 <= T; t += 2) tile.template operator()<RI, 2>(r, i, t);
+      if (t < T) tile.template operator()<RI, 1>(r, i, t);
     };
     std::size_t i = 0;
     for (; i + RowTile <= n; i += RowTile) rows_times_tokens.template operator()<RowTile>(i);
@@ -320,10 +353,28 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_
 #endif
 
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+// sm_matvec_avx512_vnni's arithmetic for sm_matmul_tiles: 64 biased levels times 64 int8
+// activations per vpdpbusd, a block's sums starting at -128 * xsum.
+struct sm_vnni_ops {
+  using weight = std::uint8_t;
+  using activation = std::int8_t;
+  using regs = __m512i;
+  using acc = __m512i;
+  using total = __m512;
+  static constexpr std::size_t step = 64;
+  TQLIB_KERNEL_INLINE static regs load(const void* p) noexcept { return _mm512_loadu_si512(p); }
+  TQLIB_KERNEL_INLINE static acc start(std::int32_t xsum) noexcept { return _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * xsum)); }
+  TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept { return _mm512_dpbusd_epi32(a, w, x); }
+  TQLIB_KERNEL_INLINE static total zero_total() noexcept { return _mm512_setzero_ps(); }
+  TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(scale), t);
+  }
+  TQLIB_KERNEL_INLINE static float sum(total t) noexcept { return _mm512_reduce_add_ps(t); }
+};
+
 // matmul with sm_matvec_avx512_vnni's arithmetic: each row's codes become biased levels once
-// (k-mask codes: the decode is paid once per row, not per token), then per token the same
-// vpdpbusd sums (int32, exact in any order) and the same FMA per block as the matvec, for tiles
-// of 4 rows x 2 tokens.
+// (k-mask codes: the decode is paid once per row, not per token), then tiles of 4 rows x 2
+// tokens (sm_matmul_tiles).
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                                std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
@@ -342,42 +393,9 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_
       scale[b] = sm_scale(row + d.byte);
     }
   };
-  // RI decoded rows (from row i of the group) times TT tokens (from t) at once: each 64-byte step
-  // loads RI weight and TT activation registers for RI * TT vpdpbusd, where a row and a token
-  // alone load two for one. Every (row, token) pair keeps its own accumulators and float total,
-  // and takes the matvec's steps in the matvec's order (int32 sums are exact in any order), so
-  // the result is its matvec's bit for bit.
-  const std::size_t stride = at[nblocks];
-  auto tile = [&]<std::size_t RI, std::size_t TT>(const std::uint8_t* w, const float* scale, std::size_t r, std::size_t i,
-                                                  std::size_t t) {
-    __m512 total[RI][TT];
-    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = _mm512_setzero_ps();
-    for (std::size_t b = 0; b < nblocks; ++b) {
-      __m512i acc[RI][TT];
-      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt)
-          acc[ri][tt] = _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * tokens[t + tt].xsum[b]));
-      for (std::size_t g = 0; g < blocks[b].size; g += 64) {  // 32-blocks: padding meets zero activations
-        __m512i x[TT];
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) x[tt] = _mm512_loadu_si512(tokens[t + tt].xq.data() + at[b] + g);
-        TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri) {
-          const __m512i wv = _mm512_loadu_si512(w + (i + ri) * stride + at[b] + g);
-          TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = _mm512_dpbusd_epi32(acc[ri][tt], wv, x[tt]);
-        }
-      }
-      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
-          const __m512 step = _mm512_set1_ps(tokens[t + tt].unit[b] * scale[(i + ri) * nblocks + b]);
-          total[ri][tt] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[ri][tt]), step, total[ri][tt]);
-        }
-    }
-    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = _mm512_reduce_add_ps(total[ri][tt]);
-  };
   // 4 x 2: 8 int32 accumulators, 8 float totals and 6 loaded registers of the 32 (2 x 4 and
   // 3 x 3 measured slower, 4 x 3 no faster).
-  sm_matmul_tiles<4, std::uint8_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
+  sm_matmul_tiles<sm_vnni_ops, 4>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
 }
 #endif
 
@@ -458,6 +476,33 @@ TQLIB_KERNEL_INLINE float sm_sum8(__m256 v) noexcept {
   return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
 }
 
+// The AVX2 paths' integer arithmetic (matvec and sm_matmul_tiles): 32 int16 weights times 32
+// int16 activations a step, in two registers each, by vpmaddwd into int32 sums.
+struct sm_avx2_ops {
+  using weight = std::int16_t;
+  using activation = std::int16_t;
+  struct regs {
+    __m256i lo, hi;
+  };
+  using acc = __m256i;
+  using total = __m256;
+  static constexpr std::size_t step = 32;
+  TQLIB_KERNEL_INLINE static regs load(const void* p) noexcept {
+    const __m256i* v = static_cast<const __m256i*>(p);
+    return {_mm256_loadu_si256(v), _mm256_loadu_si256(v + 1)};
+  }
+  TQLIB_KERNEL_INLINE static acc start(std::int32_t) noexcept { return _mm256_setzero_si256(); }
+  TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept {
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(w.lo, x.lo));
+    return _mm256_add_epi32(a, _mm256_madd_epi16(w.hi, x.hi));
+  }
+  TQLIB_KERNEL_INLINE static total zero_total() noexcept { return _mm256_setzero_ps(); }
+  TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), _mm256_set1_ps(scale), t);
+  }
+  TQLIB_KERNEL_INLINE static float sum(total t) noexcept { return sm_sum8(t); }
+};
+
 TQLIB_KERNEL_INLINE __m256i sm_avx2_table(const std::vector<std::uint8_t>& tables, std::size_t at) noexcept {
   return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[at])));
 }
@@ -469,32 +514,30 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t r
   const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, sm_avx2_order);
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
-    __m256 total = _mm256_setzero_ps();
+    sm_avx2_ops::total total = sm_avx2_ops::zero_total();
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
       const __m256i lo_table = sm_avx2_table(p.tables, b * 32), hi_table = sm_avx2_table(p.tables, b * 32 + 16);
-      __m256i acc = _mm256_setzero_si256();
-      for (std::size_t g = 0; g < d.size; g += 32) {
-        __m256i w0, w1;
-        sm_avx2_weights<MB>(row + d.byte + 2, d.size / 8, g, lo_table, hi_table, w0, w1);
-        const __m256i* x = reinterpret_cast<const __m256i*>(p.xq.data() + p.at[b] + g);
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(w0, _mm256_loadu_si256(x)));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(w1, _mm256_loadu_si256(x + 1)));
+      sm_avx2_ops::acc acc = sm_avx2_ops::start(p.xsum[b]);
+      for (std::size_t g = 0; g < d.size; g += sm_avx2_ops::step) {
+        sm_avx2_ops::regs w;
+        sm_avx2_weights<MB>(row + d.byte + 2, d.size / 8, g, lo_table, hi_table, w.lo, w.hi);
+        acc = sm_avx2_ops::mac(acc, w, sm_avx2_ops::load(p.xq.data() + p.at[b] + g));
       }
-      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p.unit[b] * sm_scale(row + d.byte)), total);
+      total = sm_avx2_ops::apply(total, acc, p.unit[b] * sm_scale(row + d.byte));
     }
-    y[r] = sm_sum8(total);
+    y[r] = sm_avx2_ops::sum(total);
   }
 }
 
-// matmul with sm_matvec_avx2_i16's arithmetic: each row's int16 weights decoded once, then per
-// token the same vpmaddwd sums and FMA per block as the matvec, in tiles of 2 rows x 2 tokens.
+// matmul with sm_matvec_avx2_i16's arithmetic: each row's int16 weights decoded once, then
+// tiles of 2 rows x 2 tokens (sm_matmul_tiles).
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                             float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
   const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_avx2_order);
-  const std::vector<std::size_t>& at = tokens[0].at;
+  const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
   const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
   auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
     for (std::size_t b = 0; b < nblocks; ++b) {
@@ -510,42 +553,8 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t r
       scale[b] = sm_scale(row + d.byte);
     }
   };
-  const std::size_t stride = at[nblocks];
-  auto tile = [&]<std::size_t RI, std::size_t TT>(const std::int16_t* w, const float* scale, std::size_t r, std::size_t i,
-                                                  std::size_t t) {
-    __m256 total[RI][TT];
-    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = _mm256_setzero_ps();
-    for (std::size_t b = 0; b < nblocks; ++b) {
-      __m256i acc[RI][TT];
-      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = _mm256_setzero_si256();
-      for (std::size_t g = 0; g < blocks[b].size; g += 32) {
-        __m256i x0[TT], x1[TT];
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
-          const __m256i* x = reinterpret_cast<const __m256i*>(tokens[t + tt].xq.data() + at[b] + g);
-          x0[tt] = _mm256_loadu_si256(x), x1[tt] = _mm256_loadu_si256(x + 1);
-        }
-        TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri) {
-          const __m256i* wg = reinterpret_cast<const __m256i*>(w + (i + ri) * stride + at[b] + g);
-          const __m256i w0 = _mm256_loadu_si256(wg), w1 = _mm256_loadu_si256(wg + 1);
-          TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
-            acc[ri][tt] = _mm256_add_epi32(acc[ri][tt], _mm256_madd_epi16(w0, x0[tt]));
-            acc[ri][tt] = _mm256_add_epi32(acc[ri][tt], _mm256_madd_epi16(w1, x1[tt]));
-          }
-        }
-      }
-      TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) {
-          const __m256 step = _mm256_set1_ps(tokens[t + tt].unit[b] * scale[(i + ri) * nblocks + b]);
-          total[ri][tt] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[ri][tt]), step, total[ri][tt]);
-        }
-    }
-    TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
-      TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = sm_sum8(total[ri][tt]);
-  };
   // 2 x 2: 4 int32 sums, 4 float totals and 6 loaded registers of the 16.
-  sm_matmul_tiles<2, std::int16_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
+  sm_matmul_tiles<sm_avx2_ops, 2>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
 }
 #endif
 
@@ -590,6 +599,33 @@ TQLIB_KERNEL_INLINE float sm_sum4(v128_t total) noexcept {
   return wasm_f32x4_extract_lane(total, 0);
 }
 
+// The wasm paths' integer arithmetic (matvec and sm_matmul_tiles): 16 int16 weights times 16
+// int16 activations a step, in two registers each, by i32x4.dot_i16x8; no FMA in SIMD128, so
+// the float step is a multiply and an add.
+struct sm_wasm_ops {
+  using weight = std::int16_t;
+  using activation = std::int16_t;
+  struct regs {
+    v128_t lo, hi;
+  };
+  using acc = v128_t;
+  using total = v128_t;
+  static constexpr std::size_t step = 16;
+  TQLIB_KERNEL_INLINE static regs load(const void* p) noexcept {
+    const std::int16_t* v = static_cast<const std::int16_t*>(p);
+    return {wasm_v128_load(v), wasm_v128_load(v + 8)};
+  }
+  TQLIB_KERNEL_INLINE static acc start(std::int32_t) noexcept { return wasm_i32x4_splat(0); }
+  TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept {
+    return wasm_i32x4_add(a, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w.lo, x.lo), wasm_i32x4_dot_i16x8(w.hi, x.hi)));
+  }
+  TQLIB_KERNEL_INLINE static total zero_total() noexcept { return wasm_f32x4_splat(0.f); }
+  TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
+    return wasm_f32x4_add(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a), wasm_f32x4_splat(scale)));
+  }
+  TQLIB_KERNEL_INLINE static float sum(total t) noexcept { return sm_sum4(t); }
+};
+
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
@@ -597,37 +633,34 @@ TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t r
   const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, [](std::size_t i) { return i; });
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
-    v128_t total = wasm_f32x4_splat(0.f);
+    sm_wasm_ops::total total = sm_wasm_ops::zero_total();
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
       const v128_t lo_table = wasm_v128_load(&p.tables[b * 32]), hi_table = wasm_v128_load(&p.tables[b * 32 + 16]);
       const std::int16_t* x = p.xq.data() + p.at[b];
-      v128_t acc = wasm_i32x4_splat(0);
+      sm_wasm_ops::acc acc = sm_wasm_ops::start(p.xsum[b]);
       for (std::size_t g = 0; g < d.size; g += 32) {
         const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
         for (int h = 0; h < 2; ++h) {
-          v128_t w0, w1;
-          sm_wasm_weights<MB>(src, h, lo_table, hi_table, w0, w1);
-          const std::int16_t* xg = x + g + 16 * std::size_t(h);
-          acc = wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, wasm_v128_load(xg)),
-                                                   wasm_i32x4_dot_i16x8(w1, wasm_v128_load(xg + 8))));
+          sm_wasm_ops::regs w;
+          sm_wasm_weights<MB>(src, h, lo_table, hi_table, w.lo, w.hi);
+          acc = sm_wasm_ops::mac(acc, w, sm_wasm_ops::load(x + g + sm_wasm_ops::step * std::size_t(h)));
         }
       }
-      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(p.unit[b] * sm_scale(row + d.byte))));
+      total = sm_wasm_ops::apply(total, acc, p.unit[b] * sm_scale(row + d.byte));
     }
-    y[r] = sm_sum4(total);
+    y[r] = sm_wasm_ops::sum(total);
   }
 }
 
-// matmul with sm_matvec_wasm_i16's arithmetic: each row's int16 weights decoded once, then per
-// token the same dot products and float steps per block as the matvec, in tiles of 2 rows x 2
-// tokens.
+// matmul with sm_matvec_wasm_i16's arithmetic: each row's int16 weights decoded once, then
+// tiles of 2 rows x 2 tokens (sm_matmul_tiles).
 template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                             float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
   const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, [](std::size_t i) { return i; });
-  const std::vector<std::size_t>& at = tokens[0].at;
+  const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
   const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
   auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
     for (std::size_t b = 0; b < nblocks; ++b) {
@@ -646,43 +679,8 @@ TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t r
       scale[b] = sm_scale(row + d.byte);
     }
   };
-  // RI rows x TT tokens at once, as the VNNI matmul: each step loads RI weight and TT activation
-  // registers for RI * TT dot products, and every (row, token) keeps the matvec's int32 sums
-  // (exact in any order) and float steps per block, so the results are its matvec's bit for bit.
-  const std::size_t stride = at[nblocks];
-  auto tile = [&]<std::size_t RI, std::size_t TT>(const std::int16_t* w, const float* scale, std::size_t r, std::size_t i,
-                                                  std::size_t t) {
-    v128_t total[RI][TT];
-    for (std::size_t ri = 0; ri < RI; ++ri)
-      for (std::size_t tt = 0; tt < TT; ++tt) total[ri][tt] = wasm_f32x4_splat(0.f);
-    for (std::size_t b = 0; b < nblocks; ++b) {
-      v128_t acc[RI][TT];
-      for (std::size_t ri = 0; ri < RI; ++ri)
-        for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = wasm_i32x4_splat(0);
-      for (std::size_t g = 0; g < blocks[b].size; g += 16) {
-        v128_t x0[TT], x1[TT];
-        for (std::size_t tt = 0; tt < TT; ++tt) {
-          const std::int16_t* x = tokens[t + tt].xq.data() + at[b] + g;
-          x0[tt] = wasm_v128_load(x), x1[tt] = wasm_v128_load(x + 8);
-        }
-        for (std::size_t ri = 0; ri < RI; ++ri) {
-          const std::int16_t* wg = w + (i + ri) * stride + at[b] + g;
-          const v128_t w0 = wasm_v128_load(wg), w1 = wasm_v128_load(wg + 8);
-          for (std::size_t tt = 0; tt < TT; ++tt)
-            acc[ri][tt] = wasm_i32x4_add(acc[ri][tt], wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, x0[tt]), wasm_i32x4_dot_i16x8(w1, x1[tt])));
-        }
-      }
-      for (std::size_t ri = 0; ri < RI; ++ri)
-        for (std::size_t tt = 0; tt < TT; ++tt) {
-          const v128_t step = wasm_f32x4_splat(tokens[t + tt].unit[b] * scale[(i + ri) * nblocks + b]);
-          total[ri][tt] = wasm_f32x4_add(total[ri][tt], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[ri][tt]), step));
-        }
-    }
-    for (std::size_t ri = 0; ri < RI; ++ri)
-      for (std::size_t tt = 0; tt < TT; ++tt) Y[(t + tt) * rows + r + i + ri] = sm_sum4(total[ri][tt]);
-  };
   // 2 x 2: 4 int32 sums, 4 float totals and 6 loaded registers fit the 16 of an x86 host.
-  sm_matmul_tiles<2, std::int16_t>(blob, row_bytes, nblocks, stride, T, r0, r1, decode, tile);
+  sm_matmul_tiles<sm_wasm_ops, 2>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
 }
 #endif
 

@@ -16,6 +16,7 @@ function(tqlib_add_simd_dispatch target)
       "avx512vbmi|xsimd::avx512vnni<xsimd::avx512vbmi>|-mavx512f,-mavx512cd,-mavx512dq,-mavx512bw,-mavx512vl,-mavx512vnni,-mavx512ifma,-mavx512vbmi,-mgfni,-mfma,-mf16c"
       "avx512vnni|xsimd::avx512vnni<xsimd::avx512bw>|-mavx512f,-mavx512cd,-mavx512dq,-mavx512bw,-mavx512vl,-mavx512vnni,-mfma,-mf16c"
       "avx512bw|xsimd::avx512bw|-mavx512f,-mavx512cd,-mavx512dq,-mavx512bw,-mavx512vl,-mfma,-mf16c"
+      "avx2gfni|tqlib::simd::avx2_gfni|-mavx2,-mfma,-mf16c,-mgfni"
       "avx2|xsimd::fma3<xsimd::avx2>|-mavx2,-mfma,-mf16c"
       "sse4_2|xsimd::sse4_2|-msse4.2")
     set(_sources "")

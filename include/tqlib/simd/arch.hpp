@@ -13,6 +13,16 @@
 
 namespace tqlib::simd {
 
+// AVX2 with GFNI (Intel Alder Lake and later client CPUs, which lack AVX-512, and Zen 4 and
+// later): xsimd's fma3+avx2 plus GF2P8AFFINEQB, with which the sign-magnitude codecs transpose
+// their bit planes into codes (codec/detail/sign_magnitude_kernels.inl.hpp). xsimd has no such
+// architecture; this one reuses fma3+avx2's registers and kernels, and dispatch.hpp checks GFNI.
+struct avx2_gfni : xsimd::fma3<xsimd::avx2> {
+  static constexpr bool supported() noexcept { return XSIMD_WITH_FMA3_AVX2; }
+  static constexpr bool available() noexcept { return true; }
+  static constexpr char const* name() noexcept { return "fma3+avx2+gfni"; }
+};
+
 #if defined(__EMSCRIPTEN__) || defined(__wasm__)
 using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
 #elif defined(__x86_64__) || defined(_M_X64)
@@ -20,9 +30,15 @@ using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
 // (xsimd: VNNI, VBMI and IFMA, as on Ice Lake and later, Zen 4 and later) adds byte table lookups
 // (vpermb / vpermi2b) that the ternary codecs decode with.
 using dispatch_archs = xsimd::arch_list<xsimd::avx512vnni<xsimd::avx512vbmi>, xsimd::avx512vnni<xsimd::avx512bw>,
-                                        xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::sse4_2>;
+                                        xsimd::avx512bw, avx2_gfni, xsimd::fma3<xsimd::avx2>, xsimd::sse4_2>;
 #else
 using dispatch_archs = xsimd::arch_list<xsimd::default_arch>;
 #endif
 
 }  // namespace tqlib::simd
+
+#if XSIMD_WITH_FMA3_AVX2
+namespace xsimd::types {
+XSIMD_DECLARE_SIMD_REGISTER_ALIAS(tqlib::simd::avx2_gfni, xsimd::fma3<xsimd::avx2>);
+}
+#endif

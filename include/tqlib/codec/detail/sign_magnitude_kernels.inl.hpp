@@ -103,7 +103,10 @@ struct sm_integer_prepared {
   std::vector<std::uint8_t> tables;  // per block: 16 low bytes, 16 high bytes
 };
 
-// order(i): where coordinate i of a block goes among the block's stored activations.
+// The stored order of the paths whose decoders produce a block's weights in coordinate order.
+inline std::size_t sm_coordinate_order(std::size_t i, std::size_t) noexcept { return i; }
+
+// order(i, n): where coordinate i of a block of n goes among the block's stored activations.
 template <unsigned MB, class T, class Order>
 inline sm_integer_prepared<T> sm_prepare_integer(const sm_block_desc* blocks, std::size_t nblocks, const float* xr,
                                                  std::size_t pad, Order order) {
@@ -119,7 +122,7 @@ inline sm_integer_prepared<T> sm_prepare_integer(const sm_block_desc* blocks, st
     const sm_block_desc& d = blocks[b];
     const float dx = sm_quantize_activation_block(xr + d.col, d.size, q);
     std::int32_t sum = 0;
-    for (std::size_t i = 0; i < d.size; ++i) p.xq[p.at[b] + order(i)] = q[i], sum += q[i];
+    for (std::size_t i = 0; i < d.size; ++i) p.xq[p.at[b] + order(i, d.size)] = q[i], sum += q[i];
     p.xsum[b] = sum;
     const auto levels = sm_code_levels(d.magnitude, MB);
     for (unsigned code = 0; code < 16; ++code) {
@@ -142,7 +145,7 @@ inline std::vector<sm_integer_prepared<T>> sm_prepare_tokens(const sm_block_desc
   return p;
 }
 
-constexpr std::size_t sm_matmul_group = 8;  // 8 rows of 4864 int16 weights: 76 KiB, in L2 with the tokens' activations
+constexpr std::size_t sm_matmul_group = 8;  // 8 rows of 4864 weights (int16: 76 KiB), in L2 with the tokens' activations
 #define TQLIB_SM_UNROLL _Pragma("GCC unroll 8")
 
 // The loop every integer matmul shares: rows decoded sm_matmul_group at a time by
@@ -150,8 +153,8 @@ constexpr std::size_t sm_matmul_group = 8;  // 8 rows of 4864 int16 weights: 76 
 // order its activations are stored in, then tiles of RowTile rows times 2 tokens while they sit
 // in L1 (the group's last rows and an odd last token as narrower tiles).
 //
-// Ops is the path's integer arithmetic, the same as its matvec's: `regs` holds `step` weights or
-// activations (`load`), `start` is a block's int32 sums before its products (the VNNI path's
+// Ops is the path's integer arithmetic, the same as its matvec's: `wregs` and `xregs` hold `step`
+// weights and activations (`load_w`, `load_x`), `start` is a block's int32 sums before its products (the VNNI path's
 // -128 * xsum correction), `mac` adds one step's products, `apply` a block's float step and `sum`
 // the lanes of a total. A tile of RI rows x TT tokens loads RI weight and TT activation registers
 // a step for RI * TT products, where a row and a token alone load two for one. Every (row, token)
@@ -175,10 +178,10 @@ TQLIB_KERNEL_INLINE void sm_matmul_tiles(const std::byte* blob, std::size_t row_
       TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri)
         TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = Ops::start(tokens[t + tt].xsum[b]);
       for (std::size_t g = 0; g < blocks[b].size; g += Ops::step) {  // 32-blocks: padding meets zero activations
-        typename Ops::regs x[TT];
-        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) x[tt] = Ops::load(tokens[t + tt].xq.data() + at[b] + g);
+        typename Ops::xregs x[TT];
+        TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) x[tt] = Ops::load_x(tokens[t + tt].xq.data() + at[b] + g);
         TQLIB_SM_UNROLL for (std::size_t ri = 0; ri < RI; ++ri) {
-          const typename Ops::regs wv = Ops::load(w.data() + (i + ri) * stride + at[b] + g);
+          const typename Ops::wregs wv = Ops::load_w(w.data() + (i + ri) * stride + at[b] + g);
           TQLIB_SM_UNROLL for (std::size_t tt = 0; tt < TT; ++tt) acc[ri][tt] = Ops::mac(acc[ri][tt], wv, x[tt]);
         }
       }
@@ -209,19 +212,30 @@ TQLIB_KERNEL_INLINE std::uint64_t sm_plane_word(const std::byte* at, std::size_t
   return n >= 64 ? load_le<std::uint64_t>(at) : std::uint64_t(load_le<std::uint32_t>(at));
 }
 
-// The 4-bit codes (sign << 3 | magnitude index) of coordinates g..g+63 as bytes, in coordinate
-// order: each plane's 64-bit word is a k-mask, and masked byte adds build the code.
+// The sign plane's k-mask of coordinates g..g+63 (bit i: coordinate g + i is negative).
+TQLIB_KERNEL_INLINE __mmask64 sm_sign_mask(const std::byte* signs, std::size_t n, std::size_t g) noexcept {
+  return _cvtu64_mask64(sm_plane_word(signs + g / 8, n));
+}
+
+// The magnitude indices of coordinates g..g+63 as bytes, in coordinate order: each magnitude
+// plane's 64-bit word is a k-mask, and masked byte adds build the index.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE __m512i sm_magnitude_index_from_masks(const std::byte* signs, std::size_t n, std::size_t g) noexcept {
+  const std::size_t plane = n / 8;
+  __m512i index = _mm512_setzero_si512();
+  if constexpr (MB >= 1) index = _mm512_maskz_mov_epi8(_cvtu64_mask64(sm_plane_word(signs + plane + g / 8, n)), _mm512_set1_epi8(1));
+  if constexpr (MB >= 2)
+    index = _mm512_mask_add_epi8(index, _cvtu64_mask64(sm_plane_word(signs + 2 * plane + g / 8, n)), index, _mm512_set1_epi8(2));
+  if constexpr (MB >= 3)
+    index = _mm512_mask_add_epi8(index, _cvtu64_mask64(sm_plane_word(signs + 3 * plane + g / 8, n)), index, _mm512_set1_epi8(4));
+  return index;
+}
+
+// The 4-bit codes (sign << 3 | magnitude index) of coordinates g..g+63 as bytes.
 template <unsigned MB>
 TQLIB_KERNEL_INLINE __m512i sm_codes_from_masks(const std::byte* signs, std::size_t n, std::size_t g) noexcept {
-  const std::size_t plane = n / 8;
-  __m512i code = _mm512_maskz_mov_epi8(_cvtu64_mask64(sm_plane_word(signs + g / 8, n)), _mm512_set1_epi8(8));
-  if constexpr (MB >= 1)
-    code = _mm512_mask_add_epi8(code, _cvtu64_mask64(sm_plane_word(signs + plane + g / 8, n)), code, _mm512_set1_epi8(1));
-  if constexpr (MB >= 2)
-    code = _mm512_mask_add_epi8(code, _cvtu64_mask64(sm_plane_word(signs + 2 * plane + g / 8, n)), code, _mm512_set1_epi8(2));
-  if constexpr (MB >= 3)
-    code = _mm512_mask_add_epi8(code, _cvtu64_mask64(sm_plane_word(signs + 3 * plane + g / 8, n)), code, _mm512_set1_epi8(4));
-  return code;
+  const __m512i index = sm_magnitude_index_from_masks<MB>(signs, n, g);
+  return _mm512_mask_add_epi8(index, sm_sign_mask(signs, n, g), index, _mm512_set1_epi8(8));
 }
 #endif
 
@@ -296,7 +310,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                                std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                                std::size_t r1) {
-  const auto p = sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, xr, 64, [](std::size_t i) { return i; });
+  const auto p = sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, xr, 64, sm_coordinate_order);
   std::vector<std::uint8_t> biased(nblocks * 16);
   for (std::size_t b = 0; b < nblocks; ++b)
     for (unsigned c = 0; c < 16; ++c) biased[b * 16 + c] = std::uint8_t(p.tables[b * 32 + c] ^ 0x80u);
@@ -358,13 +372,15 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512_vnni(const std::byte* blob, std::size_
 struct sm_vnni_ops {
   using weight = std::uint8_t;
   using activation = std::int8_t;
-  using regs = __m512i;
+  using wregs = __m512i;
+  using xregs = __m512i;
   using acc = __m512i;
   using total = __m512;
   static constexpr std::size_t step = 64;
-  TQLIB_KERNEL_INLINE static regs load(const void* p) noexcept { return _mm512_loadu_si512(p); }
+  TQLIB_KERNEL_INLINE static wregs load_w(const void* p) noexcept { return _mm512_loadu_si512(p); }
+  TQLIB_KERNEL_INLINE static xregs load_x(const void* p) noexcept { return _mm512_loadu_si512(p); }
   TQLIB_KERNEL_INLINE static acc start(std::int32_t xsum) noexcept { return _mm512_zextsi128_si512(_mm_cvtsi32_si128(-128 * xsum)); }
-  TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept { return _mm512_dpbusd_epi32(a, w, x); }
+  TQLIB_KERNEL_INLINE static acc mac(acc a, wregs w, xregs x) noexcept { return _mm512_dpbusd_epi32(a, w, x); }
   TQLIB_KERNEL_INLINE static total zero_total() noexcept { return _mm512_setzero_ps(); }
   TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(scale), t);
@@ -379,7 +395,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                                std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                                float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
-  const auto tokens = sm_prepare_tokens<MB, std::int8_t>(blocks, nblocks, XR, padded_cols, T, 64, [](std::size_t i) { return i; });
+  const auto tokens = sm_prepare_tokens<MB, std::int8_t>(blocks, nblocks, XR, padded_cols, T, 64, sm_coordinate_order);
   const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
   std::vector<std::uint8_t> biased(nblocks * 16);  // the levels do not depend on the activations
   for (std::size_t b = 0; b < nblocks; ++b)
@@ -401,73 +417,151 @@ TQLIB_KERNEL_INLINE void sm_matmul_avx512_vnni(const std::byte* blob, std::size_
 
 
 #if defined(__AVX512BW__)
-// AVX-512BW path without VNNI: the same integer values multiplied in int16 lanes. Two vpshufb
-// look the codes up in the tables of the levels' low and high bytes, and unpacking them gives
-// int16 weights in the order {0-7, 16-23, 32-39, 48-55} {8-15, 24-31, 40-47, 56-63}. The
-// activations are stored in that order once per call (blocks of 32 are padded to 64 with zero
-// activations), and vpmaddwd pairs them directly.
+// AVX-512BW path without VNNI: the same integer values as bytes multiplied by vpmaddubsw, as
+// the AVX2 matvec (below): a vpshufb by magnitude index gives the levels' magnitudes, and the
+// sign plane's k-mask blends the stored activations with their negations. Both factors are
+// within 127 in magnitude, so a pair sums to at most 32258 and the int16 step never saturates.
 template <class Arch, unsigned MB>
-TQLIB_KERNEL_INLINE void sm_matvec_avx512_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
-                                              std::size_t nblocks, const float* xr, float* y, std::size_t r0,
-                                              std::size_t r1) {
-  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 64, [](std::size_t i) {
-    const std::size_t g = i / 64 * 64, j = i % 64, lane = j / 16, within = j % 16;
-    return g + (within < 8 ? lane * 8 + within : 32 + lane * 8 + within - 8);
-  });
+TQLIB_KERNEL_INLINE void sm_matvec_avx512bw(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* xr, float* y, std::size_t r0, std::size_t r1) {
+  const auto p = sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, xr, 64, sm_coordinate_order);
+  std::vector<std::int8_t> negated(p.xq.size());
+  for (std::size_t i = 0; i < p.xq.size(); ++i) negated[i] = std::int8_t(-p.xq[i]);  // |q| <= 127
+  const __m512i ones = _mm512_set1_epi16(1);
   sm_avx512_rows(blob, row_bytes, blocks, nblocks, p.unit.data(), y, r0, r1, [&](std::size_t b, const std::byte* signs) {
     const sm_block_desc& d = blocks[b];
-    const __m512i lo_table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
-    const __m512i hi_table =
-        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32 + 16])));
-    const std::int16_t* x = p.xq.data() + p.at[b];
+    const __m512i magnitude = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&p.tables[b * 32])));
+    const std::int8_t* x = p.xq.data() + p.at[b];
+    const std::int8_t* nx = negated.data() + p.at[b];
     __m512i acc = _mm512_setzero_si512(), acc2 = _mm512_setzero_si512();
-    for (std::size_t g = 0; g < d.size; g += 64) {
-      const __m512i code = sm_codes_from_masks<MB>(signs, d.size, g);
-      const __m512i lo = _mm512_shuffle_epi8(lo_table, code), hi = _mm512_shuffle_epi8(hi_table, code);
-      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(lo, hi), _mm512_loadu_si512(x + g)));
-      acc2 = _mm512_add_epi32(acc2, _mm512_madd_epi16(_mm512_unpackhi_epi8(lo, hi), _mm512_loadu_si512(x + g + 32)));
-    }
+    auto step = [&](__m512i& into, std::size_t g) {
+      const __m512i w = _mm512_shuffle_epi8(magnitude, sm_magnitude_index_from_masks<MB>(signs, d.size, g));
+      const __m512i xs = _mm512_mask_blend_epi8(sm_sign_mask(signs, d.size, g), _mm512_loadu_si512(x + g), _mm512_loadu_si512(nx + g));
+      into = _mm512_add_epi32(into, _mm512_madd_epi16(_mm512_maddubs_epi16(w, xs), ones));
+    };
+    std::size_t g = 0;
+    for (; g + 128 <= d.size; g += 128) step(acc, g), step(acc2, g + 64);
+    if (g < d.size) step(acc, g);  // 32-blocks: the padding meets zero activations
     return _mm512_add_epi32(acc, acc2);
   });
 }
 #endif
 
 #if defined(__AVX2__)
-// AVX2 path: the integer values of the AVX-512 paths (same activation and codebook rounding,
-// exact int32 sums, so the same results per block) multiplied in int16 lanes, with the planes
-// decoded by byte shuffles instead of k-masks. Per 32 coordinates: the sign word and the magnitude plane words go into one
-// register, vpshufb spreads byte j / 8 of each plane to byte j, a compare with 1 << (j % 8) turns
-// it into a byte mask, and the masks make a 4-bit code (sign << 3 | magnitude index) per byte.
-// Two vpshufb look the code up in 16-entry tables of the signed int16 levels' low and high bytes,
-// and unpacking them gives int16 weights in the order {0-7, 16-23} {8-15, 24-31}; the activations
-// are stored in that order once per call, so vpmaddwd pairs them directly.
-// The AVX2 activation order: {0-7, 16-23, 8-15, 24-31} within each 32.
-inline std::size_t sm_avx2_order(std::size_t i) noexcept { return i / 32 * 32 + (i % 16) / 8 * 16 + (i % 32) / 16 * 8 + i % 8; }
+// AVX2 paths: the integer values of the AVX-512 paths (same activation and codebook rounding,
+// exact int32 sums, so the same results per block), with the planes decoded by byte shuffles
+// instead of k-masks. Per 32 coordinates the sign word and the magnitude plane words go into one
+// register, vpshufb spreads byte j / 8 of each plane to byte j, and a compare with 1 << (j % 8)
+// turns it into a byte mask; byte j is coordinate g + j throughout.
+//
+// Bytes are multiplied by vpmaddubsw, unsigned by signed: the level's magnitude times the
+// activation carrying the level's sign. With both within 127 in magnitude a pair sums to at
+// most 32258, so the int16 step never saturates, and vpmaddwd by ones widens it to int32: lane k
+// of the sums holds coordinates 4k..4k+3 of every 32, in the matvec and the matmul alike.
 
-// Coordinates g..g+31 of a block as int16 weights, {0-7, 16-23} in w0 and {8-15, 24-31} in w1.
+// The byte masks of coordinates g..g+31 of a block: mask[0] of the negative ones, mask[1 + p]
+// of those with bit p of their magnitude index set. (Reading planes of 128- and 256-blocks as
+// 16-byte broadcast loads instead of gathering the words measured no faster.)
 template <unsigned MB>
-TQLIB_KERNEL_INLINE void sm_avx2_weights(const std::byte* signs, std::size_t plane, std::size_t g, __m256i lo_table,
-                                         __m256i hi_table, __m256i& w0, __m256i& w1) noexcept {
+TQLIB_KERNEL_INLINE void sm_avx2_plane_masks(const std::byte* signs, std::size_t plane, std::size_t g, __m256i* mask) noexcept {
   const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
-  // plane q (0 sign, 1.. magnitude planes) sits in dword q of the source; byte j takes byte j / 8
-  auto plane_mask = [&](__m256i src, char q) {
-    const char b0 = char(4 * q), b1 = char(b0 + 1), b2 = char(b0 + 2), b3 = char(b0 + 3);
-    const __m256i spread = _mm256_setr_epi8(b0, b0, b0, b0, b0, b0, b0, b0, b1, b1, b1, b1, b1, b1, b1, b1,  //
-                                            b2, b2, b2, b2, b2, b2, b2, b2, b3, b3, b3, b3, b3, b3, b3, b3);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(src, spread), bitmask), bitmask);
-  };
   __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
   if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
   if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
   if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
   const __m256i src = _mm256_broadcastsi128_si256(words);
-  __m256i code = _mm256_and_si256(plane_mask(src, 0), _mm256_set1_epi8(8));
-  if constexpr (MB >= 1) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 1), _mm256_set1_epi8(1)));
-  if constexpr (MB >= 2) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 2), _mm256_set1_epi8(2)));
-  if constexpr (MB >= 3) code = _mm256_or_si256(code, _mm256_and_si256(plane_mask(src, 3), _mm256_set1_epi8(4)));
-  const __m256i lo = _mm256_shuffle_epi8(lo_table, code), hi = _mm256_shuffle_epi8(hi_table, code);
-  w0 = _mm256_unpacklo_epi8(lo, hi);
-  w1 = _mm256_unpackhi_epi8(lo, hi);
+  // plane q (0 sign, 1.. magnitude planes) sits in dword q of src; byte j takes byte j / 8
+  for (unsigned q = 0; q <= MB; ++q) {
+    const char b0 = char(4 * q), b1 = char(b0 + 1), b2 = char(b0 + 2), b3 = char(b0 + 3);
+    const __m256i spread = _mm256_setr_epi8(b0, b0, b0, b0, b0, b0, b0, b0, b1, b1, b1, b1, b1, b1, b1, b1,  //
+                                            b2, b2, b2, b2, b2, b2, b2, b2, b3, b3, b3, b3, b3, b3, b3, b3);
+    mask[q] = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(src, spread), bitmask), bitmask);
+  }
+}
+
+// The magnitude index of each byte (masks from sm_avx2_plane_masks).
+template <unsigned MB>
+TQLIB_KERNEL_INLINE __m256i sm_avx2_magnitude_index(const __m256i* mask) noexcept {
+  __m256i index = _mm256_setzero_si256();
+  if constexpr (MB >= 1) index = _mm256_and_si256(mask[1], _mm256_set1_epi8(1));
+  if constexpr (MB >= 2) index = _mm256_or_si256(index, _mm256_and_si256(mask[2], _mm256_set1_epi8(2)));
+  if constexpr (MB >= 3) index = _mm256_or_si256(index, _mm256_and_si256(mask[3], _mm256_set1_epi8(4)));
+  return index;
+}
+
+// The 4-bit codes (sign << 3 | magnitude index) of coordinates g..g+31 as bytes.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE __m256i sm_avx2_codes(const std::byte* signs, std::size_t plane, std::size_t g) noexcept {
+#if defined(__GFNI__)
+  // The fma3+avx2+gfni target: a bit-matrix transpose, as the VBMI path (sm_gfni_gather). With
+  // the plane words in dwords 0..3 of both lanes (sign, magnitude planes 0, 1, 2), vpshufb puts
+  // byte j of the sign plane and of magnitude planes 2, 1, 0 in bytes 4..7 of qword j (bytes 0..3
+  // zero), and gf2p8affineqb with 1 << i as byte i of the vector sets bit k of output byte i to bit
+  // i of qword byte 7 - k: the code of coordinate g + 8j + i. Two instructions for 32 codes.
+  __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
+  if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
+  if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
+  if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
+  const __m256i transpose_input = _mm256_setr_epi8(-1, -1, -1, -1, 0, 12, 8, 4, -1, -1, -1, -1, 1, 13, 9, 5,  //
+                                                   -1, -1, -1, -1, 2, 14, 10, 6, -1, -1, -1, -1, 3, 15, 11, 7);
+  return _mm256_gf2p8affine_epi64_epi8(_mm256_set1_epi64x(0x8040201008040201LL),
+                                       _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(words), transpose_input), 0);
+#else
+  __m256i mask[4];
+  sm_avx2_plane_masks<MB>(signs, plane, g, mask);
+  return _mm256_or_si256(sm_avx2_magnitude_index<MB>(mask), _mm256_and_si256(mask[0], _mm256_set1_epi8(8)));
+#endif
+}
+
+#if defined(__GFNI__)
+// 256-blocks with GFNI: the planes (32 bytes each) are loaded whole and dword-transposed once a
+// block, so that lane l of words[k] holds the plane words of coordinates 32 (k + 4l) .. +31,
+// instead of gathering four words a step. Code register 2k + h then holds coordinates 32k + 16h
+// + (0..15) in its low lane and 32 (k + 4) + 16h + (0..15) in its high lane: the order the
+// activations of 256-blocks are stored in (sm_avx2_order).
+// (A template on Arch: the AVX2 target's order differs, and it is passed by address.)
+template <class Arch>
+std::size_t sm_avx2_order(std::size_t i, std::size_t n) noexcept {
+  if (n != 256) return i;
+  const std::size_t step = i / 32, half = i % 32 / 16;
+  return (2 * (step % 4) + half) * 32 + step / 4 * 16 + i % 16;
+}
+
+// Calls f(r, codes of register r) for r = 0..7 of a 256-block (planes: its sign plane).
+template <unsigned MB, class F>
+TQLIB_KERNEL_INLINE void sm_avx2_codes256(const std::byte* planes, F&& f) noexcept {
+  auto load = [&](unsigned q) {
+    return q <= MB ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(planes + 32 * q)) : _mm256_setzero_si256();
+  };
+  const __m256i sign = load(0), m0 = load(1), m1 = load(2), m2 = load(3);
+  const __m256i t0 = _mm256_unpacklo_epi32(sign, m0), t1 = _mm256_unpacklo_epi32(m1, m2);
+  const __m256i t2 = _mm256_unpackhi_epi32(sign, m0), t3 = _mm256_unpackhi_epi32(m1, m2);
+  const __m256i words[4] = {_mm256_unpacklo_epi64(t0, t1), _mm256_unpackhi_epi64(t0, t1), _mm256_unpacklo_epi64(t2, t3),
+                            _mm256_unpackhi_epi64(t2, t3)};
+  // as in sm_avx2_codes: bytes 2h and 2h + 1 of each plane word into qwords 0 and 1 of each lane
+  const __m256i transpose_input[2] = {
+      _mm256_setr_epi8(-1, -1, -1, -1, 0, 12, 8, 4, -1, -1, -1, -1, 1, 13, 9, 5, -1, -1, -1, -1, 0, 12, 8, 4, -1, -1, -1, -1, 1, 13, 9, 5),
+      _mm256_setr_epi8(-1, -1, -1, -1, 2, 14, 10, 6, -1, -1, -1, -1, 3, 15, 11, 7, -1, -1, -1, -1, 2, 14, 10, 6, -1, -1, -1, -1, 3, 15, 11, 7)};
+  const __m256i bit_select = _mm256_set1_epi64x(0x8040201008040201LL);
+  TQLIB_SM_UNROLL for (std::size_t k = 0; k < 4; ++k)
+    TQLIB_SM_UNROLL for (std::size_t h = 0; h < 2; ++h)
+      f(2 * k + h, _mm256_gf2p8affine_epi64_epi8(bit_select, _mm256_shuffle_epi8(words[k], transpose_input[h]), 0));
+}
+#else
+template <class Arch>
+std::size_t sm_avx2_order(std::size_t i, std::size_t) noexcept {
+  return i;
+}
+#endif
+
+// Calls f(codes, at) for every 32 codes of a block of n (planes: its sign plane), at being where
+// their activations are stored among the block's (sm_avx2_order).
+template <unsigned MB, class F>
+TQLIB_KERNEL_INLINE void sm_avx2_block_codes(const std::byte* planes, std::size_t n, F&& f) noexcept {
+#if defined(__GFNI__)
+  if (n == 256) return sm_avx2_codes256<MB>(planes, [&](std::size_t r, __m256i code) { f(code, 32 * r); });
+#endif
+  for (std::size_t g = 0; g < n; g += 32) f(sm_avx2_codes<MB>(planes, n / 8, g), g);
 }
 
 TQLIB_KERNEL_INLINE float sm_sum8(__m256 v) noexcept {
@@ -476,25 +570,37 @@ TQLIB_KERNEL_INLINE float sm_sum8(__m256 v) noexcept {
   return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
 }
 
-// The AVX2 paths' integer arithmetic (matvec and sm_matmul_tiles): 32 int16 weights times 32
-// int16 activations a step, in two registers each, by vpmaddwd into int32 sums.
+// A block's 16-entry table of int8 levels by code (sign << 3 | magnitude index) in both lanes;
+// entries 0-7 are the magnitudes.
+TQLIB_KERNEL_INLINE __m256i sm_avx2_table(const std::vector<std::uint8_t>& tables, std::size_t block) noexcept {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[block * 32])));
+}
+
+TQLIB_KERNEL_INLINE __m256i sm_avx2_widened_sum(__m256i acc, __m256i pair_sums) noexcept {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(pair_sums, _mm256_set1_epi16(1)));
+}
+
+// The arithmetic of the matmul (sm_matmul_tiles) and of the GFNI matvec: signed int8 levels,
+// each step |w| (vpabsb, once per row in the matmul) times x with w's sign (vpsignb): the
+// products and lane sums of the matvec without GFNI too.
 struct sm_avx2_ops {
-  using weight = std::int16_t;
-  using activation = std::int16_t;
-  struct regs {
-    __m256i lo, hi;
+  using weight = std::int8_t;
+  using activation = std::int8_t;
+  struct wregs {
+    __m256i magnitude, level;
   };
+  using xregs = __m256i;
   using acc = __m256i;
   using total = __m256;
   static constexpr std::size_t step = 32;
-  TQLIB_KERNEL_INLINE static regs load(const void* p) noexcept {
-    const __m256i* v = static_cast<const __m256i*>(p);
-    return {_mm256_loadu_si256(v), _mm256_loadu_si256(v + 1)};
+  TQLIB_KERNEL_INLINE static wregs load_w(const void* p) noexcept {
+    const __m256i w = _mm256_loadu_si256(static_cast<const __m256i*>(p));
+    return {_mm256_abs_epi8(w), w};
   }
+  TQLIB_KERNEL_INLINE static xregs load_x(const void* p) noexcept { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
   TQLIB_KERNEL_INLINE static acc start(std::int32_t) noexcept { return _mm256_setzero_si256(); }
-  TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept {
-    a = _mm256_add_epi32(a, _mm256_madd_epi16(w.lo, x.lo));
-    return _mm256_add_epi32(a, _mm256_madd_epi16(w.hi, x.hi));
+  TQLIB_KERNEL_INLINE static acc mac(acc a, wregs w, xregs x) noexcept {
+    return sm_avx2_widened_sum(a, _mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(x, w.level)));
   }
   TQLIB_KERNEL_INLINE static total zero_total() noexcept { return _mm256_setzero_ps(); }
   TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
@@ -503,57 +609,66 @@ struct sm_avx2_ops {
   TQLIB_KERNEL_INLINE static float sum(total t) noexcept { return sm_sum8(t); }
 };
 
-TQLIB_KERNEL_INLINE __m256i sm_avx2_table(const std::vector<std::uint8_t>& tables, std::size_t at) noexcept {
-  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&tables[at])));
-}
-
+// The matvec. With GFNI, per 32 coordinates: the codes (sm_avx2_codes), one lookup of the
+// signed levels and sm_avx2_ops::mac. Without: one lookup of the magnitudes by magnitude index
+// and one blend of the stored activations and their negations by the sign mask.
 template <class Arch, unsigned MB>
-TQLIB_KERNEL_INLINE void sm_matvec_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
-                                            std::size_t nblocks, const float* xr, float* y, std::size_t r0,
-                                            std::size_t r1) {
-  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, sm_avx2_order);
+TQLIB_KERNEL_INLINE void sm_matvec_avx2(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                        std::size_t nblocks, const float* xr, float* y, std::size_t r0, std::size_t r1) {
+  const auto p = sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, xr, 32, sm_avx2_order<Arch>);
+#if !defined(__GFNI__)
+  std::vector<std::int8_t> negated(p.xq.size());
+  for (std::size_t i = 0; i < p.xq.size(); ++i) negated[i] = std::int8_t(-p.xq[i]);  // |q| <= 127
+#endif
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
-    sm_avx2_ops::total total = sm_avx2_ops::zero_total();
+    __m256 total = _mm256_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
-      const __m256i lo_table = sm_avx2_table(p.tables, b * 32), hi_table = sm_avx2_table(p.tables, b * 32 + 16);
-      sm_avx2_ops::acc acc = sm_avx2_ops::start(p.xsum[b]);
-      for (std::size_t g = 0; g < d.size; g += sm_avx2_ops::step) {
-        sm_avx2_ops::regs w;
-        sm_avx2_weights<MB>(row + d.byte + 2, d.size / 8, g, lo_table, hi_table, w.lo, w.hi);
-        acc = sm_avx2_ops::mac(acc, w, sm_avx2_ops::load(p.xq.data() + p.at[b] + g));
+      const __m256i table = sm_avx2_table(p.tables, b);  // levels by code; entries 0-7 the magnitudes
+      __m256i acc = _mm256_setzero_si256();
+#if defined(__GFNI__)
+      sm_avx2_block_codes<MB>(row + d.byte + 2, d.size, [&](__m256i code, std::size_t at) {
+        const __m256i level = _mm256_shuffle_epi8(table, code);
+        acc = sm_avx2_ops::mac(acc, {_mm256_abs_epi8(level), level}, sm_avx2_ops::load_x(p.xq.data() + p.at[b] + at));
+      });
+#else
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        const std::size_t at = p.at[b] + g;
+        __m256i mask[4];
+        sm_avx2_plane_masks<MB>(row + d.byte + 2, d.size / 8, g, mask);
+        const __m256i w = _mm256_shuffle_epi8(table, sm_avx2_magnitude_index<MB>(mask));
+        const __m256i x = _mm256_blendv_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.xq.data() + at)),
+                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(negated.data() + at)), mask[0]);
+        acc = sm_avx2_widened_sum(acc, _mm256_maddubs_epi16(w, x));
       }
-      total = sm_avx2_ops::apply(total, acc, p.unit[b] * sm_scale(row + d.byte));
+#endif
+      total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p.unit[b] * sm_scale(row + d.byte)), total);
     }
-    y[r] = sm_avx2_ops::sum(total);
+    y[r] = sm_sum8(total);
   }
 }
 
-// matmul with sm_matvec_avx2_i16's arithmetic: each row's int16 weights decoded once, then
-// tiles of 2 rows x 2 tokens (sm_matmul_tiles).
+// matmul with sm_matvec_avx2's results: each row's signed levels decoded once (a lookup by
+// code), then tiles of 2 rows x 2 tokens (sm_matmul_tiles).
 template <class Arch, unsigned MB>
-TQLIB_KERNEL_INLINE void sm_matmul_avx2_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
-                                            std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
-                                            float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
-  const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_avx2_order);
+TQLIB_KERNEL_INLINE void sm_matmul_avx2(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                        std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                        float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
+  const auto tokens = sm_prepare_tokens<MB, std::int8_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_avx2_order<Arch>);
   const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
   const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
-  auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
+  auto decode = [&](const std::byte* row, std::int8_t* w, float* scale) {
     for (std::size_t b = 0; b < nblocks; ++b) {
       const sm_block_desc& d = blocks[b];
-      const __m256i lo_table = sm_avx2_table(tables, b * 32), hi_table = sm_avx2_table(tables, b * 32 + 16);
-      for (std::size_t g = 0; g < d.size; g += 32) {
-        __m256i w0, w1;
-        sm_avx2_weights<MB>(row + d.byte + 2, d.size / 8, g, lo_table, hi_table, w0, w1);
-        __m256i* out = reinterpret_cast<__m256i*>(w + at[b] + g);
-        _mm256_storeu_si256(out, w0);
-        _mm256_storeu_si256(out + 1, w1);
-      }
+      const __m256i levels = sm_avx2_table(tables, b);
+      sm_avx2_block_codes<MB>(row + d.byte + 2, d.size, [&](__m256i code, std::size_t to) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + at[b] + to), _mm256_shuffle_epi8(levels, code));
+      });
       scale[b] = sm_scale(row + d.byte);
     }
   };
-  // 2 x 2: 4 int32 sums, 4 float totals and 6 loaded registers of the 16.
+  // 2 x 2: 4 int32 sums, 4 float totals, 2 activation and 4 weight registers of the 16.
   sm_matmul_tiles<sm_avx2_ops, 2>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
 }
 #endif
@@ -608,6 +723,8 @@ struct sm_wasm_ops {
   struct regs {
     v128_t lo, hi;
   };
+  using wregs = regs;
+  using xregs = regs;
   using acc = v128_t;
   using total = v128_t;
   static constexpr std::size_t step = 16;
@@ -615,6 +732,8 @@ struct sm_wasm_ops {
     const std::int16_t* v = static_cast<const std::int16_t*>(p);
     return {wasm_v128_load(v), wasm_v128_load(v + 8)};
   }
+  TQLIB_KERNEL_INLINE static regs load_w(const void* p) noexcept { return load(p); }
+  TQLIB_KERNEL_INLINE static regs load_x(const void* p) noexcept { return load(p); }
   TQLIB_KERNEL_INLINE static acc start(std::int32_t) noexcept { return wasm_i32x4_splat(0); }
   TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept {
     return wasm_i32x4_add(a, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w.lo, x.lo), wasm_i32x4_dot_i16x8(w.hi, x.hi)));
@@ -630,7 +749,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* xr, float* y, std::size_t r0,
                                             std::size_t r1) {
-  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, [](std::size_t i) { return i; });
+  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, sm_coordinate_order);
   for (std::size_t r = r0; r < r1; ++r) {
     const std::byte* row = blob + r * row_bytes;
     sm_wasm_ops::total total = sm_wasm_ops::zero_total();
@@ -644,7 +763,7 @@ TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t r
         for (int h = 0; h < 2; ++h) {
           sm_wasm_ops::regs w;
           sm_wasm_weights<MB>(src, h, lo_table, hi_table, w.lo, w.hi);
-          acc = sm_wasm_ops::mac(acc, w, sm_wasm_ops::load(x + g + sm_wasm_ops::step * std::size_t(h)));
+          acc = sm_wasm_ops::mac(acc, w, sm_wasm_ops::load_x(x + g + sm_wasm_ops::step * std::size_t(h)));
         }
       }
       total = sm_wasm_ops::apply(total, acc, p.unit[b] * sm_scale(row + d.byte));
@@ -659,7 +778,7 @@ template <class Arch, unsigned MB>
 TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
                                             std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
                                             float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
-  const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, [](std::size_t i) { return i; });
+  const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_coordinate_order);
   const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
   const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
   auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
@@ -699,11 +818,11 @@ TQLIB_KERNEL_INLINE void sm_matvec_bits(const std::byte* blob, std::size_t row_b
 #endif
 #if defined(__AVX512BW__)
   if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>)
-    return sm_matvec_avx512_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+    return sm_matvec_avx512bw<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
 #endif
 #if defined(__AVX2__)
   if constexpr (std::is_base_of_v<xsimd::avx2, Arch>)
-    return sm_matvec_avx2_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+    return sm_matvec_avx2<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
 #endif
 #if defined(__wasm_simd128__)
   return sm_matvec_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
@@ -752,7 +871,7 @@ TQLIB_KERNEL_INLINE void sm_matmul_bits(const std::byte* blob, std::size_t row_b
 #endif
 #if defined(__AVX2__)  // also AVX-512BW without VNNI: the same integer values as its matvec
   if constexpr (std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512bw, Arch>)
-    return sm_matmul_avx2_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+    return sm_matmul_avx2<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
 #endif
 #if defined(__wasm_simd128__)
   return sm_matmul_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);

@@ -18,7 +18,10 @@
 
 // Functions that kernels call besides their own Arch-templated members must be force-inlined:
 // an out-of-line copy compiled in the AVX-512 translation unit could otherwise be the one the
-// linker keeps for the whole program (one-definition rule), and fault on an older CPU.
+// linker keeps for the whole program (one-definition rule), and fault on an older CPU. One whose
+// body differs between targets and whose address is taken (passed as a function, so emitted out
+// of line) must be a template on Arch instead (sm_avx2_order): otherwise one target's copy
+// serves all of them.
 #define TQLIB_KERNEL_INLINE [[gnu::always_inline]] inline
 
 namespace tqlib::simd {

@@ -459,17 +459,24 @@ TQLIB_KERNEL_INLINE void sm_matvec_avx512bw(const std::byte* blob, std::size_t r
 // most 32258, so the int16 step never saturates, and vpmaddwd by ones widens it to int32: lane k
 // of the sums holds coordinates 4k..4k+3 of every 32, in the matvec and the matmul alike.
 
+// The plane words of coordinates g..g+31 of a block in both lanes: dword 0 the sign plane's, dword
+// 1 + p magnitude plane p's (zero past the codec's planes).
+template <unsigned MB>
+TQLIB_KERNEL_INLINE __m256i sm_avx2_plane_words(const std::byte* signs, std::size_t plane, std::size_t g) noexcept {
+  __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
+  if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
+  if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
+  if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
+  return _mm256_broadcastsi128_si256(words);
+}
+
 // The byte masks of coordinates g..g+31 of a block: mask[0] of the negative ones, mask[1 + p]
 // of those with bit p of their magnitude index set. (Reading planes of 128- and 256-blocks as
 // 16-byte broadcast loads instead of gathering the words measured no faster.)
 template <unsigned MB>
 TQLIB_KERNEL_INLINE void sm_avx2_plane_masks(const std::byte* signs, std::size_t plane, std::size_t g, __m256i* mask) noexcept {
   const __m256i bitmask = _mm256_set1_epi64x(0x8040201008040201LL);
-  __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
-  if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
-  if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
-  if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
-  const __m256i src = _mm256_broadcastsi128_si256(words);
+  const __m256i src = sm_avx2_plane_words<MB>(signs, plane, g);
   // plane q (0 sign, 1.. magnitude planes) sits in dword q of src; byte j takes byte j / 8
   for (unsigned q = 0; q <= MB; ++q) {
     const char b0 = char(4 * q), b1 = char(b0 + 1), b2 = char(b0 + 2), b3 = char(b0 + 3);
@@ -498,14 +505,10 @@ TQLIB_KERNEL_INLINE __m256i sm_avx2_codes(const std::byte* signs, std::size_t pl
   // byte j of the sign plane and of magnitude planes 2, 1, 0 in bytes 4..7 of qword j (bytes 0..3
   // zero), and gf2p8affineqb with 1 << i as byte i of the vector sets bit k of output byte i to bit
   // i of qword byte 7 - k: the code of coordinate g + 8j + i. Two instructions for 32 codes.
-  __m128i words = _mm_cvtsi32_si128(int(load_le<std::uint32_t>(signs + g / 8)));
-  if constexpr (MB >= 1) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + plane + g / 8)), 1);
-  if constexpr (MB >= 2) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 2 * plane + g / 8)), 2);
-  if constexpr (MB >= 3) words = _mm_insert_epi32(words, int(load_le<std::uint32_t>(signs + 3 * plane + g / 8)), 3);
   const __m256i transpose_input = _mm256_setr_epi8(-1, -1, -1, -1, 0, 12, 8, 4, -1, -1, -1, -1, 1, 13, 9, 5,  //
                                                    -1, -1, -1, -1, 2, 14, 10, 6, -1, -1, -1, -1, 3, 15, 11, 7);
   return _mm256_gf2p8affine_epi64_epi8(_mm256_set1_epi64x(0x8040201008040201LL),
-                                       _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(words), transpose_input), 0);
+                                       _mm256_shuffle_epi8(sm_avx2_plane_words<MB>(signs, plane, g), transpose_input), 0);
 #else
   __m256i mask[4];
   sm_avx2_plane_masks<MB>(signs, plane, g, mask);

@@ -87,8 +87,8 @@ TQLIB_KERNEL_INLINE void sm_for_each_chunk(const sm_lane_decoder<Arch, MB>& dec,
 }
 
 // What the integer paths share, prepared once per call (see "integer arithmetic" in
-// sign_magnitude.hpp): the activations rounded per block and stored as T (int8 for vpdpbusd,
-// int16 for the paths that multiply in int16 lanes) in the order the path's decoder produces
+// sign_magnitude.hpp): the activations rounded per block and stored as T (int8 for vpdpbusd and
+// vpmaddubsw, int16 for the WebAssembly path's int16 lanes) in the order the path's decoder produces
 // weights, block b's from at[b] (blocks rounded up to `pad` coordinates, the padding zero), and
 // xsum[b], the sum of block b's rounded activations; the 16-entry code tables (sign << 3 |
 // magnitude index) of each block's signed levels, low bytes then high bytes of their int16 form

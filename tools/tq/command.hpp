@@ -31,4 +31,4 @@ struct registrar {
 #define TQ_COMMAND_CAT2(a, b) a##b
 #define TQ_COMMAND_CAT(a, b) TQ_COMMAND_CAT2(a, b)
 #define TQ_COMMAND(name, usage, fn) \
-  static const ::tq::registrar TQ_COMMAND_CAT(tq_registrar_, __LINE__)(::tq::command{name, usage, fn})
+  static const ::tq::registrar TQ_COMMAND_CAT(tq_registrar_, __COUNTER__)(::tq::command{name, usage, fn})

@@ -45,16 +45,6 @@ struct q4_0_layout {
       out[j + 16] = std::int8_t((std::uint8_t(qs[j]) >> 4) - 8);
     }
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * q4_0_traits::block_bytes + 2));
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m256i nibbles = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, mask)),
-                                                    _mm_and_si128(_mm_srli_epi16(v, 4), mask), 1);
-    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
-  }
-#endif
 };
 
 inline void q4_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
@@ -78,9 +68,7 @@ inline void q4_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
 }
 
 template <class Arch>
-struct q4_0_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using q4_0_kernels = detail::int8_kernels<Arch, q4_0_layout>;
 
 struct q4_0_codec {
   static constexpr codec_id id = codec_id::q4_0;

@@ -41,12 +41,6 @@ struct q8_layout {
   TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t, std::size_t b, std::int8_t* out) noexcept {
     std::memcpy(out, row + b * q8_traits::block_bytes + 2, 32);
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * q8_traits::block_bytes + 2));
-  }
-#endif
 };
 
 inline void q8_encode_row(const float* w, std::size_t cols, std::byte* out) {
@@ -66,9 +60,7 @@ inline void q8_encode_row(const float* w, std::size_t cols, std::byte* out) {
 }
 
 template <class Arch>
-struct q8_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using q8_kernels = detail::int8_kernels<Arch, q8_layout>;
 
 struct q8_codec {
   static constexpr codec_id id = codec_id::q8;

@@ -86,20 +86,6 @@ struct bitnet_layout {
       for (std::size_t k = 0; k < 4; ++k) out[4 * i + k] = std::int8_t(std::uint8_t(word >> (8 * k)));
     }
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    const std::byte* packed = row + 2 * groups(cols);
-    if (8 * b + 8 > packed_bytes(cols)) {
-      alignas(32) std::int8_t w[32];
-      decode(row, cols, b, w);
-      return _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
-    }
-    // Eight bytes index a table of their four trits each: one gather gives all 32.
-    const __m256i index = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed + 8 * b)));
-    return _mm256_i32gather_epi32(reinterpret_cast<const int*>(detail::bitnet_byte_trits.data()), index, 4);
-  }
-#endif
 };
 
 inline void bitnet_encode_row(const float* w, std::size_t cols, std::byte* out) {
@@ -148,9 +134,7 @@ inline result<std::vector<std::byte>> bitnet_from_seed(std::span<const std::uint
 }
 
 template <class Arch>
-struct bitnet_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using bitnet_kernels = detail::int8_kernels<Arch, bitnet_layout>;
 
 // ---------------------------------------------------------------------------------------------
 // ternary: 5 trits per byte
@@ -172,12 +156,6 @@ struct ternary_layout {
   TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t cols, std::size_t b, std::int8_t* out) noexcept {
     detail::decode_trit_block(row + 2 * groups(cols), blocks(cols), b, out);
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    return detail::decode_trit_block_avx2(row + 2 * groups(cols), blocks(cols), b);
-  }
-#endif
 };
 
 inline void ternary_encode_row(const float* w, std::size_t cols, std::byte* out) {
@@ -189,9 +167,7 @@ inline void ternary_encode_row(const float* w, std::size_t cols, std::byte* out)
 }
 
 template <class Arch>
-struct ternary_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using ternary_kernels = detail::int8_kernels<Arch, ternary_layout>;
 
 // ---------------------------------------------------------------------------------------------
 // codec_ops for both

@@ -68,33 +68,6 @@ struct tq1_0_layout {
       out[m] = std::int8_t(detail::trit_digit(std::uint8_t(blk[at.byte]), at.digit) - 1);
     }
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
-    const std::byte* blk = row + (b / 8) * tq1_0_traits::block_bytes;
-    const std::size_t s = b % 8;
-    __m256i bytes, mul;
-    if (s < 5) {  // 32 bytes of qs, one digit
-      bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk));
-      mul = _mm256_set1_epi8(char(detail::pow3[s]));
-    } else {  // qs[32..47] twice (two digits), or once plus qh for the last 16 elements
-      const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
-      if (s < 7) {
-        bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(q16), q16, 1);
-        const int n = 2 * int(s - 5);
-        mul = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi8(char(detail::pow3[n]))),
-                                      _mm_set1_epi8(char(detail::pow3[n + 1])), 1);
-      } else {
-        std::int32_t qh;
-        std::memcpy(&qh, blk + 48, 4);
-        bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(q16), _mm_set1_epi32(qh), 1);
-        mul = _mm256_setr_epi8(81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81,  //
-                               1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27);
-      }
-    }
-    return _mm256_sub_epi8(detail::trit_digits_avx2(bytes, mul), _mm256_set1_epi8(1));
-  }
-#endif
 };
 
 inline void tq1_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
@@ -115,9 +88,7 @@ inline void tq1_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
 }
 
 template <class Arch>
-struct tq1_0_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using tq1_0_kernels = detail::int8_kernels<Arch, tq1_0_layout>;
 
 struct tq1_0_codec {
   static constexpr codec_id id = codec_id::tq1_0;

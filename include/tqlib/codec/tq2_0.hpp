@@ -43,15 +43,6 @@ struct tq2_0_layout {
     const unsigned shift = 2 * (b % 4);
     for (int m = 0; m < 32; ++m) out[m] = std::int8_t(((std::uint8_t(qs[m]) >> shift) & 3) - 1);
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t, std::size_t b) noexcept {
-    const __m256i v = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(row + (b / 8) * tq2_0_traits::block_bytes + 32 * ((b % 8) / 4)));
-    const __m256i codes = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(int(2 * (b % 4)))), _mm256_set1_epi8(3));
-    return _mm256_sub_epi8(codes, _mm256_set1_epi8(1));
-  }
-#endif
 };
 
 inline void tq2_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
@@ -71,9 +62,7 @@ inline void tq2_0_encode_row(const float* w, std::size_t cols, std::byte* out) {
 }
 
 template <class Arch>
-struct tq2_0_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using tq2_0_kernels = detail::int8_kernels<Arch, tq2_0_layout>;
 
 struct tq2_0_codec {
   static constexpr codec_id id = codec_id::tq2_0;

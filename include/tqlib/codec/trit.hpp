@@ -84,19 +84,6 @@ struct trit_layout {
       for (int m = 0; m < 32; ++m) out[m] = std::int8_t(3 * out[m] + t[m]);
     }
   }
-#if defined(__AVX2__)
-  template <class Arch>
-  TQLIB_KERNEL_INLINE static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    const std::byte* stream = row + stream_offset(cols);
-    const std::size_t n = Depth * blocks(cols);
-    __m256i q = _mm256_setzero_si256();
-    for (int k = Depth - 1; k >= 0; --k) {
-      const __m256i t = detail::decode_trit_block_avx2(stream, n, Depth * b + std::size_t(k));
-      q = _mm256_add_epi8(_mm256_add_epi8(q, _mm256_add_epi8(q, q)), t);
-    }
-    return q;
-  }
-#endif
 };
 
 template <int Depth>
@@ -159,9 +146,7 @@ using trit2_traits = trit_traits<2>;
 using trit2_layout = trit_layout<2>;
 
 template <class Arch>
-struct trit2_kernels {
-  TQLIB_INT8_KERNEL_MEMBERS
-};
+using trit2_kernels = detail::int8_kernels<Arch, trit2_layout>;
 
 struct trit2_codec {
   static constexpr codec_id id = codec_id::trit2;

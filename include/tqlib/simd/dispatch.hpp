@@ -16,12 +16,11 @@
 #define TQLIB_RUNTIME_DISPATCH 0
 #endif
 
-// Functions that kernels call besides their own Arch-templated members must be force-inlined:
-// an out-of-line copy compiled in the AVX-512 translation unit could otherwise be the one the
-// linker keeps for the whole program (one-definition rule), and fault on an older CPU. One whose
-// body differs between targets and whose address is taken (passed as a function, so emitted out
-// of line) must be a template on Arch instead (sm_avx2_order): otherwise one target's copy
-// serves all of them.
+// Helpers that kernels call in their inner loops are force-inlined, for speed: a call per block
+// would cost more than the block's arithmetic. (Soundness does not depend on it: everything a
+// dispatch target's translation unit compiles, inline helpers and standard-library templates
+// included, is renamed for that target and kept out of the rest of the program by
+// cmake/tqlibIsolateKernels.cmake.)
 #define TQLIB_KERNEL_INLINE [[gnu::always_inline]] inline
 
 namespace tqlib::simd {
@@ -30,16 +29,12 @@ namespace detail {
 template <class Arch>
 bool cpu_supports() noexcept {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  // The VBMI target is also built with -mgfni (cmake/tqlibDispatch.cmake): the sign-magnitude
-  // codecs transpose bit planes with GF2P8AFFINEQB. Every CPU with VNNI and VBMI so far has GFNI
-  // (Ice Lake and later, Zen 4 and later); xsimd does not check it.
-  if constexpr (std::is_same_v<Arch, xsimd::avx512vnni<xsimd::avx512vbmi>>)
+  // GFNI is not one of xsimd's architecture features: the two targets built with -mgfni
+  // (cmake/tqlibDispatch.cmake) check it here. (F16C, which every target from AVX2 up is also
+  // built with, came before AVX2 on every x86 CPU, and clang 14 has no name for it in
+  // __builtin_cpu_supports.)
+  if constexpr (std::is_same_v<Arch, isa::x86_avx512vbmi> || std::is_same_v<Arch, isa::x86_avx2_gfni>)
     if (!__builtin_cpu_supports("gfni")) return false;
-  // avx2_gfni (arch.hpp) is not one of xsimd's architectures: its flags are checked here. (F16C,
-  // which every target from AVX2 up is also built with, came before AVX2 on every x86 CPU, and
-  // clang 14 has no name for it in __builtin_cpu_supports.)
-  if constexpr (std::is_same_v<Arch, avx2_gfni>)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("gfni");
 #endif
   if constexpr (requires { xsimd::available_architectures().has(Arch{}); })
     return xsimd::available_architectures().has(Arch{});

@@ -214,4 +214,8 @@ void aqlm_kernels<Arch>::matmul(const view& v, const float* X, std::size_t T, fl
   matmul_decoded(v, X, T, Y, r0, r1, scratch);
 }
 
+#ifdef TQLIB_KERNEL_ARCH
+template struct aqlm_kernels<TQLIB_KERNEL_ARCH>;
+#endif
+
 }  // namespace tqlib::codec::aqlm

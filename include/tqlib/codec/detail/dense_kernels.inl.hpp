@@ -65,4 +65,8 @@ void dense_kernels<Arch>::matvec(int ti, const std::byte* blob, std::size_t cols
   }
 }
 
+#ifdef TQLIB_KERNEL_ARCH
+template struct dense_kernels<TQLIB_KERNEL_ARCH>;
+#endif
+
 }  // namespace tqlib::codec

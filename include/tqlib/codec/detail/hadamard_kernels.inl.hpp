@@ -88,4 +88,8 @@ void hadamard_kernels<Arch>::rht_inverse(float* x, std::size_t n, const std::uin
   detail::apply_signs<Arch>(x, n, sign_words);
 }
 
+#ifdef TQLIB_KERNEL_ARCH
+template struct hadamard_kernels<TQLIB_KERNEL_ARCH>;
+#endif
+
 }  // namespace tqlib::codec

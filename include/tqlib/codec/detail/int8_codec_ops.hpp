@@ -1,7 +1,7 @@
 #pragma once
-// Glue shared by the integer codecs: the kernel class declaration they all have (defined per
-// codec in detail/<name>_kernels.inl.hpp through int8_dot_engine) and the codec_ops entries that
-// quantize activations once and dispatch to the best architecture's kernels.
+// Glue shared by the integer codecs: the kernel class they all have (int8_kernels, defined through
+// int8_dot_engine) and the codec_ops entries that quantize activations once and dispatch to the
+// best architecture's kernels.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -15,35 +15,19 @@
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
-// Members of every integer codec's `template <class Arch> struct <name>_kernels`.
-#define TQLIB_INT8_KERNEL_MEMBERS                                                                                  \
-  static void matvec(const std::byte* blob, std::size_t cols, const ::tqlib::codec::act_view& a, float* y,        \
-                     std::size_t r0, std::size_t r1) noexcept;                                                     \
-  static void matmul(const std::byte* blob, std::size_t rows, std::size_t cols, const ::tqlib::codec::act_view* acts, \
-                     std::size_t T, float* Y, std::size_t r0, std::size_t r1) noexcept;                            \
-  static void block_dots(const std::byte* row, std::size_t cols, const ::tqlib::codec::act_view& a,                \
-                         std::int32_t* out) noexcept;
-
-// Definitions of those members for kernels class KERNELS over layout LAYOUT (in the .inl files).
-#define TQLIB_INT8_KERNEL_DEFINITIONS(KERNELS, LAYOUT)                                                               \
-  template <class Arch>                                                                                           \
-  void KERNELS<Arch>::matvec(const std::byte* blob, std::size_t cols, const ::tqlib::codec::act_view& a, float* y, \
-                             std::size_t r0, std::size_t r1) noexcept {                                           \
-    ::tqlib::codec::detail::int8_dot_engine<Arch, LAYOUT>::matvec(blob, cols, a, y, r0, r1);                      \
-  }                                                                                                               \
-  template <class Arch>                                                                                           \
-  void KERNELS<Arch>::matmul(const std::byte* blob, std::size_t rows, std::size_t cols,                           \
-                             const ::tqlib::codec::act_view* acts, std::size_t T, float* Y, std::size_t r0,       \
-                             std::size_t r1) noexcept {                                                           \
-    ::tqlib::codec::detail::int8_dot_engine<Arch, LAYOUT>::matmul(blob, rows, cols, acts, T, Y, r0, r1);          \
-  }                                                                                                               \
-  template <class Arch>                                                                                           \
-  void KERNELS<Arch>::block_dots(const std::byte* row, std::size_t cols, const ::tqlib::codec::act_view& a,       \
-                                 std::int32_t* out) noexcept {                                                    \
-    ::tqlib::codec::detail::int8_dot_engine<Arch, LAYOUT>::block_dots(row, cols, a, out);                         \
-  }
-
 namespace tqlib::codec::detail {
+
+// The kernels of every integer codec: int8_dot_engine over the codec's layout. Declared here for
+// the dispatcher; defined in detail/int8_dot_engine.hpp and instantiated per architecture by each
+// codec's detail/<name>_kernels.inl.hpp.
+template <class Arch, class Layout>
+struct int8_kernels {
+  static void matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
+                     std::size_t r1) noexcept;
+  static void matmul(const std::byte* blob, std::size_t rows, std::size_t cols, const act_view* acts, std::size_t T,
+                     float* Y, std::size_t r0, std::size_t r1) noexcept;
+  static void block_dots(const std::byte* row, std::size_t cols, const act_view& a, std::int32_t* out) noexcept;
+};
 
 template <template <class> class Kernels>
 void int8_matvec(std::span<const std::byte> blob, std::size_t, std::size_t cols, const float* x, float* y,

@@ -8,11 +8,8 @@
 //     static std::size_t row_bytes(std::size_t cols);
 //     static void scales(const std::byte* row, std::size_t cols, std::size_t b, float& lo, float& hi);
 //     static void decode(const std::byte* row, std::size_t cols, std::size_t b, std::int8_t* out32);
-//     // optional, x86 with AVX2: the same 32 values in a register, straight from the packed bytes
-//     template <class Arch> static __m256i decode_avx2(const std::byte* row, std::size_t cols, std::size_t b);
-//     // optional, x86 with AVX-512BW: blocks b and b + 1 (64 values) in one register
-//     template <class Arch> static __m512i decode2_avx512(const std::byte* row, std::size_t cols, std::size_t b);
 //   };
+// and, per architecture, the register-level fast paths of int8_simd_layout<Layout, Arch> below.
 //
 // Included only from codec kernel files (detail/*_kernels.inl.hpp): it is compiled once per
 // architecture, and which path it takes follows that translation unit's instruction-set macros.
@@ -38,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "tqlib/codec/detail/int8_codec_ops.hpp"
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
@@ -78,9 +76,10 @@
 namespace tqlib::codec::detail {
 
 // Optional fast paths for one layout on one architecture, specialized next to the codec's kernel
-// definitions (detail/<name>_kernels.inl.hpp, before TQLIB_INT8_KERNEL_DEFINITIONS):
+// definitions (detail/<name>_kernels.inl.hpp, before its explicit instantiation):
 //   static constexpr int u8_offset;                      // decode*_u8 give w + u8_offset, unsigned
 //                                                        // (a power of two <= 16: 8 for q4_0, 1 for trits)
+//   static __m256i decode_i8(row, cols, b);              // AVX2: block b, signed (as Layout::decode)
 //   static __m256i decode_u8(row, cols, b);              // AVX2: block b
 //   static __m512i decode2_u8(row, cols, b);             // AVX-512BW: blocks b, b + 1 (b even)
 //   static C pair_context(cols, b);                      // AVX-512BW: what decode2_u8(row, cols, b, C)
@@ -514,8 +513,8 @@ struct int8_dot_engine {
 #if TQLIB_INT8_AVX2
  private:
   static __m256i decode_register(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    if constexpr (requires { Layout::template decode_avx2<Arch>(row, cols, b); }) {
-      return Layout::template decode_avx2<Arch>(row, cols, b);
+    if constexpr (requires { fast::decode_i8(row, cols, b); }) {
+      return fast::decode_i8(row, cols, b);
     } else {
       alignas(32) std::int8_t w[32];
       Layout::decode(row, cols, b, w);
@@ -677,5 +676,21 @@ struct int8_dot_engine {
 #endif
 #endif
 };
+
+template <class Arch, class Layout>
+void int8_kernels<Arch, Layout>::matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y,
+                                        std::size_t r0, std::size_t r1) noexcept {
+  int8_dot_engine<Arch, Layout>::matvec(blob, cols, a, y, r0, r1);
+}
+template <class Arch, class Layout>
+void int8_kernels<Arch, Layout>::matmul(const std::byte* blob, std::size_t rows, std::size_t cols, const act_view* acts,
+                                        std::size_t T, float* Y, std::size_t r0, std::size_t r1) noexcept {
+  int8_dot_engine<Arch, Layout>::matmul(blob, rows, cols, acts, T, Y, r0, r1);
+}
+template <class Arch, class Layout>
+void int8_kernels<Arch, Layout>::block_dots(const std::byte* row, std::size_t cols, const act_view& a,
+                                            std::int32_t* out) noexcept {
+  int8_dot_engine<Arch, Layout>::block_dots(row, cols, a, out);
+}
 
 }  // namespace tqlib::codec::detail

@@ -10,6 +10,16 @@ namespace detail {
 // q4_0: the nibbles q = w + 8 go to the dot product as they are (unsigned, offset 8).
 template <class Arch>
 struct int8_simd_layout<q4_0_layout, Arch> {
+#if TQLIB_INT8_AVX2
+  // The block's 32 signed digits in a register, straight from the packed bytes.
+  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t, std::size_t b) noexcept {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * q4_0_traits::block_bytes + 2));
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m256i nibbles = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, mask)),
+                                                    _mm_and_si128(_mm_srli_epi16(v, 4), mask), 1);
+    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+  }
+#endif
   static constexpr int u8_offset = 8;
   TQLIB_KERNEL_INLINE static std::uint32_t scale_bits2(const std::byte* row, std::size_t, std::size_t b) noexcept {
     std::uint16_t s0, s1;
@@ -19,7 +29,7 @@ struct int8_simd_layout<q4_0_layout, Arch> {
   }
 #if TQLIB_INT8_AVX2
   TQLIB_KERNEL_INLINE static __m256i decode_u8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    return _mm256_add_epi8(q4_0_layout::decode_avx2<Arch>(row, cols, b), _mm256_set1_epi8(8));
+    return _mm256_add_epi8(decode_i8(row, cols, b), _mm256_set1_epi8(8));
   }
 #endif
 #if TQLIB_INT8_AVX512
@@ -39,5 +49,7 @@ struct int8_simd_layout<q4_0_layout, Arch> {
 };
 }  // namespace detail
 
-TQLIB_INT8_KERNEL_DEFINITIONS(q4_0_kernels, q4_0_layout)
+#ifdef TQLIB_KERNEL_ARCH
+template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, q4_0_layout>;
+#endif
 }  // namespace tqlib::codec

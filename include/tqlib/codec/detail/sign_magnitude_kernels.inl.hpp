@@ -954,4 +954,8 @@ void sign_magnitude_kernels<Arch>::decode_rotated_row(const std::byte* row, cons
   }
 }
 
+#ifdef TQLIB_KERNEL_ARCH
+template struct sign_magnitude_kernels<TQLIB_KERNEL_ARCH>;
+#endif
+
 }  // namespace tqlib::codec

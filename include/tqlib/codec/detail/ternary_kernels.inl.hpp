@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "tqlib/codec/detail/int8_dot_engine.hpp"
+#include "tqlib/codec/detail/trit_pack_x86.hpp"
 #include "tqlib/codec/ternary.hpp"
 
 namespace tqlib::codec {
@@ -135,6 +136,20 @@ TQLIB_KERNEL_INLINE void bitnet_spread_activations(const __m256i* q, __m256i* x)
 // bitnet: a block pair (b even) is one group of 64 with one scale.
 template <class Arch>
 struct int8_simd_layout<bitnet_layout, Arch> {
+#if TQLIB_INT8_AVX2
+  // The block's 32 signed digits in a register, straight from the packed bytes.
+  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    const std::byte* packed = row + 2 * bitnet_layout::groups(cols);
+    if (8 * b + 8 > bitnet_layout::packed_bytes(cols)) {
+      alignas(32) std::int8_t w[32];
+      bitnet_layout::decode(row, cols, b, w);
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+    }
+    // Eight bytes index a table of their four trits each: one gather gives all 32.
+    const __m256i index = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed + 8 * b)));
+    return _mm256_i32gather_epi32(reinterpret_cast<const int*>(detail::bitnet_byte_trits.data()), index, 4);
+  }
+#endif
   TQLIB_KERNEL_INLINE static std::uint32_t scale_bits2(const std::byte* row, std::size_t, std::size_t b) noexcept {
     std::uint16_t s;
     std::memcpy(&s, row + 2 * (b / 2), 2);
@@ -283,6 +298,12 @@ struct int8_simd_layout<bitnet_layout, Arch> {
 // 1); a block pair (b even) is one group of 64 with one scale.
 template <class Arch>
 struct int8_simd_layout<ternary_layout, Arch> {
+#if TQLIB_INT8_AVX2
+  // The block's 32 signed digits in a register, straight from the packed bytes.
+  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    return detail::decode_trit_block_avx2(row + 2 * ternary_layout::groups(cols), ternary_layout::blocks(cols), b);
+  }
+#endif
   static constexpr int u8_offset = 1;
 #if TQLIB_INT8_AVX512
   static constexpr std::size_t chunk_blocks = 10;
@@ -400,12 +421,14 @@ struct int8_simd_layout<ternary_layout, Arch> {
   }
 #if TQLIB_INT8_AVX2
   TQLIB_KERNEL_INLINE static __m256i decode_u8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    return _mm256_add_epi8(ternary_layout::decode_avx2<Arch>(row, cols, b), _mm256_set1_epi8(1));
+    return _mm256_add_epi8(decode_i8(row, cols, b), _mm256_set1_epi8(1));
   }
 #endif
 };
 }  // namespace detail
 
-TQLIB_INT8_KERNEL_DEFINITIONS(bitnet_kernels, bitnet_layout)
-TQLIB_INT8_KERNEL_DEFINITIONS(ternary_kernels, ternary_layout)
+#ifdef TQLIB_KERNEL_ARCH
+template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, bitnet_layout>;
+template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, ternary_layout>;
+#endif
 }  // namespace tqlib::codec

@@ -11,6 +11,15 @@ namespace detail {
 // pair (b even) is one 32-byte run of qs at two bit positions and shares the 256-block's scale.
 template <class Arch>
 struct int8_simd_layout<tq2_0_layout, Arch> {
+#if TQLIB_INT8_AVX2
+  // The block's 32 signed digits in a register, straight from the packed bytes.
+  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t, std::size_t b) noexcept {
+    const __m256i v = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(row + (b / 8) * tq2_0_traits::block_bytes + 32 * ((b % 8) / 4)));
+    const __m256i codes = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(int(2 * (b % 4)))), _mm256_set1_epi8(3));
+    return _mm256_sub_epi8(codes, _mm256_set1_epi8(1));
+  }
+#endif
   static constexpr int u8_offset = 1;
   TQLIB_KERNEL_INLINE static std::uint32_t scale_bits2(const std::byte* row, std::size_t, std::size_t b) noexcept {
     std::uint16_t s;
@@ -19,7 +28,7 @@ struct int8_simd_layout<tq2_0_layout, Arch> {
   }
 #if TQLIB_INT8_AVX2
   TQLIB_KERNEL_INLINE static __m256i decode_u8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    return _mm256_add_epi8(tq2_0_layout::decode_avx2<Arch>(row, cols, b), _mm256_set1_epi8(1));
+    return _mm256_add_epi8(decode_i8(row, cols, b), _mm256_set1_epi8(1));
   }
 #endif
 #if TQLIB_INT8_AVX512
@@ -34,5 +43,7 @@ struct int8_simd_layout<tq2_0_layout, Arch> {
 };
 }  // namespace detail
 
-TQLIB_INT8_KERNEL_DEFINITIONS(tq2_0_kernels, tq2_0_layout)
+#ifdef TQLIB_KERNEL_ARCH
+template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, tq2_0_layout>;
+#endif
 }  // namespace tqlib::codec

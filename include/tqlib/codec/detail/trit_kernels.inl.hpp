@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "tqlib/codec/detail/int8_dot_engine.hpp"
+#include "tqlib/codec/detail/trit_pack_x86.hpp"
 #include "tqlib/codec/trit.hpp"
 
 namespace tqlib::codec {
@@ -51,6 +52,19 @@ TQLIB_KERNEL_INLINE __m512i trit2_pair(const trit_bytes64& z, std::size_t a) noe
 
 template <class Arch>
 struct int8_simd_layout<trit_layout<2>, Arch> {
+#if TQLIB_INT8_AVX2
+  // The block's 32 signed digits in a register, straight from the packed bytes.
+  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    const std::byte* stream = row + trit2_layout::stream_offset(cols);
+    const std::size_t n = 2 * trit2_layout::blocks(cols);
+    __m256i q = _mm256_setzero_si256();
+    for (int k = 1; k >= 0; --k) {
+      const __m256i t = detail::decode_trit_block_avx2(stream, n, 2 * b + std::size_t(k));
+      q = _mm256_add_epi8(_mm256_add_epi8(q, _mm256_add_epi8(q, q)), t);
+    }
+    return q;
+  }
+#endif
 #if TQLIB_INT8_AVX512
   using L = trit_layout<2>;
   static constexpr std::size_t chunk_blocks = 10;
@@ -235,5 +249,7 @@ struct int8_simd_layout<trit_layout<2>, Arch> {
 };
 }  // namespace detail
 
-TQLIB_INT8_KERNEL_DEFINITIONS(trit2_kernels, trit2_layout)
+#ifdef TQLIB_KERNEL_ARCH
+template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, trit2_layout>;
+#endif
 }  // namespace tqlib::codec

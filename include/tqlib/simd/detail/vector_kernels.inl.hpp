@@ -29,4 +29,8 @@ void vector_kernels<Arch>::axpy(float a, const float* x, float* y, std::size_t n
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+#ifdef TQLIB_KERNEL_ARCH
+template struct vector_kernels<TQLIB_KERNEL_ARCH>;
+#endif
+
 }  // namespace tqlib::simd

@@ -47,6 +47,7 @@ int best_index(xsimd::arch_list<Archs...>) noexcept {
   // TQLIB_ARCH=<name> forces a (supported) architecture: used by tests and benchmarks to compare
   // every kernel the build has on the same machine.
   const char* forced = std::getenv("TQLIB_ARCH");
+  if (forced && !*forced) forced = nullptr;  // TQLIB_ARCH= (empty) is unset, not a name none matches
   int i = 0, found = -1;
   ((found < 0 && cpu_supports<Archs>() && (!forced || std::string_view(forced) == Archs::name()) ? found = i : 0, ++i),
    ...);

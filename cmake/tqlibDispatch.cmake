@@ -30,9 +30,21 @@ function(_tqlib_dispatch_supported out)
     set(ok FALSE)
   elseif(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" OR NOT CMAKE_EXECUTABLE_FORMAT STREQUAL "ELF")
     set(ok FALSE)
-  elseif(NOT CMAKE_LINKER OR NOT CMAKE_OBJCOPY OR NOT CMAKE_NM)
-    message(WARNING "tqlib: runtime SIMD dispatch needs ld, objcopy and nm; kernels follow the compiler flags")
-    set(ok FALSE)
+  else()
+    # GNU binutils: ld.bfd has --force-group-allocation, which LLVM 14's ld.lld (the linker CMake
+    # picks for clang when it is installed) lacks.
+    find_program(TQLIB_GNU_LD NAMES ld.bfd ld)
+    find_program(TQLIB_OBJCOPY NAMES objcopy llvm-objcopy)
+    find_program(TQLIB_NM NAMES nm llvm-nm)
+    set(help "")
+    if(TQLIB_GNU_LD)
+      execute_process(COMMAND "${TQLIB_GNU_LD}" --help OUTPUT_VARIABLE help ERROR_QUIET)
+    endif()
+    if(NOT help MATCHES "force-group-allocation" OR NOT TQLIB_OBJCOPY OR NOT TQLIB_NM)
+      message(WARNING "tqlib: runtime SIMD dispatch needs GNU ld (--force-group-allocation), objcopy and nm; "
+        "kernels follow the compiler flags")
+      set(ok FALSE)
+    endif()
   endif()
   set(${out} ${ok} PARENT_SCOPE)
 endfunction()
@@ -74,7 +86,7 @@ function(tqlib_add_simd_dispatch target)
       set(_out "${CMAKE_BINARY_DIR}/tqlib_dispatch/kernels_${_name}.isolated.o")
       add_custom_command(OUTPUT "${_out}"
         COMMAND "${CMAKE_COMMAND}" "-DOBJECT=$<TARGET_OBJECTS:${_objects}>" "-DOUTPUT=${_out}" "-DTAG=${_name}"
-          "-DLD=${CMAKE_LINKER}" "-DOBJCOPY=${CMAKE_OBJCOPY}" "-DNM=${CMAKE_NM}"
+          "-DLD=${TQLIB_GNU_LD}" "-DOBJCOPY=${TQLIB_OBJCOPY}" "-DNM=${TQLIB_NM}"
           -P "${_TQLIB_DISPATCH_DIR}/tqlibIsolateKernels.cmake"
         DEPENDS ${_objects} $<TARGET_OBJECTS:${_objects}> "${_TQLIB_DISPATCH_DIR}/tqlibIsolateKernels.cmake"
         COMMENT "Isolating the ${_name} kernels"

@@ -10,11 +10,14 @@
 
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "catch.hpp"
+#include "tqlib/codec/catalog.hpp"
 #include "tqlib/codec/registry.hpp"
+#include "tqlib/core/bytes.hpp"
 #include "tqlib/core/rng.hpp"
 
 using namespace tqlib;
@@ -94,5 +97,50 @@ TEST_CASE("kernels read only inside the blob: a guard page right after or before
     }
     INFO(c->name);
     REQUIRE(shapes >= 1);
+  }
+}
+
+// Container readers validate through the layout catalog (codec/catalog.hpp), which is built from
+// the codecs' layout headers without their kernels; the codecs' own ops validate the same bytes.
+// Both must agree on every codec: the same names, sizes and verdicts, good bytes and bad.
+TEST_CASE("the layout catalog agrees with every codec's ops", "[codec][catalog]") {
+  REQUIRE(all_layouts().size() == all_codecs().size());
+  xoshiro256ss g(11);
+  for (const codec_ops* c : all_codecs()) {
+    INFO(std::string(c->name));
+    const layout_info* l = find_layout(c->id);
+    REQUIRE(l != nullptr);
+    CHECK(l->name == c->name);
+    CHECK(find_layout(c->name) == l);
+    for (std::size_t cols : {32u, 96u, 256u, 896u, 1000u})
+      for (std::size_t rows : {1u, 3u}) CHECK(l->packed_size(rows, cols) == c->packed_size(rows, cols));
+    const std::size_t rows = 4, cols = 512;
+    std::vector<float> w(rows * cols);
+    for (float& v : w) v = float(g.normal()) * 0.05f;
+    auto blob = c->encode(w.data(), rows, cols, encode_options{});
+    REQUIRE(blob);
+    CHECK(l->validate(*blob, rows, cols));
+    CHECK(c->validate(*blob, rows, cols));
+    // A truncated blob, then a NaN scale (at the start of the row for most codecs; tq1_0 and
+    // tq2_0 keep theirs at the end of a block; trit2's is an f32, and AQLM's first bytes are a
+    // magic): both refused, with the same message.
+    std::vector<std::byte> bad(blob->begin(), blob->end() - 1);
+    auto lv = l->validate(bad, rows, cols), cv = c->validate(bad, rows, cols);
+    REQUIRE_FALSE(lv);
+    REQUIRE_FALSE(cv);
+    CHECK(lv.err().message == cv.err().message);
+    bad.assign(blob->begin(), blob->end());
+    if (c->id != codec_id::aqlm && c->id != codec_id::trit2) {
+      const std::uint16_t nan16 = 0x7e00, nan_bf16 = 0x7fc0;
+      if (c->id == codec_id::f32) store_le(bad.data(), std::numeric_limits<float>::quiet_NaN());
+      else store_le(bad.data() + (c->id == codec_id::tq1_0 ? 52 : c->id == codec_id::tq2_0 ? 64 : 0),
+                    c->id == codec_id::bf16 ? nan_bf16 : nan16);
+    } else {
+      bad[0] = std::byte{0xff}, bad[1] = std::byte{0xff}, bad[2] = std::byte{0xff}, bad[3] = std::byte{0xff};
+    }
+    lv = l->validate(bad, rows, cols), cv = c->validate(bad, rows, cols);
+    REQUIRE_FALSE(lv);
+    REQUIRE_FALSE(cv);
+    CHECK(lv.err().message == cv.err().message);
   }
 }

@@ -166,5 +166,5 @@ using aqlm::aqlm_ops;
 }
 
 #if !TQLIB_RUNTIME_DISPATCH
-#include "tqlib/codec/detail/aqlm_kernels.inl.hpp"
+#include "tqlib/codec/kernels/aqlm.hpp"
 #endif

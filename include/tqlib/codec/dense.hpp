@@ -130,5 +130,5 @@ inline const codec_ops& bf16_ops() { return detail::make_dense_ops<dense_type::b
 }  // namespace tqlib::codec
 
 #if !TQLIB_RUNTIME_DISPATCH
-#include "tqlib/codec/detail/dense_kernels.inl.hpp"
+#include "tqlib/codec/kernels/dense.hpp"
 #endif

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "tqlib/codec/rht_block_plan.hpp"
 #include "tqlib/core/rng.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
@@ -98,31 +99,6 @@ constexpr void rht_inverse_ref(float* x, std::size_t n, const std::uint64_t* sig
     if (rht_negates(sign_words, i)) x[i] = -x[i];
 }
 
-// --- block plan for any row length -------------------------------------------------------------
-// A row of `cols` values is cut into blocks of `max_block` (a power of two), then the remainder
-// into descending powers of two down to `min_block`; a last remainder shorter than min_block is
-// zero-padded to min_block. 896 = 3 x 256 + 128, 4864 = 19 x 256, 1000 = 3 x 256 + 128 + 64 + 32
-// + 8 (padded to 32). Each block is rotated on its own (block-diagonal R), so padding costs at most
-// min_block - 1 values per row and none for Qwen's 896 / 4864 / 1024 / 3072.
-struct rht_block {
-  std::size_t offset;  // first column of the block
-  std::size_t length;  // real columns in the block (<= size)
-  std::size_t size;    // transform size: a power of two
-};
-
-inline std::vector<rht_block> rht_block_plan(std::size_t cols, std::size_t max_block = 256,
-                                             std::size_t min_block = 32) {
-  std::vector<rht_block> plan;
-  std::size_t offset = 0;
-  for (std::size_t size = max_block; size >= min_block; size /= 2)
-    while (cols - offset >= size) {
-      plan.push_back({offset, size, size});
-      offset += size;
-    }
-  if (offset < cols) plan.push_back({offset, cols - offset, min_block});
-  return plan;
-}
-
 // Vectorised transforms. n must be a power of two; sizes below the batch width fall back to the
 // scalar reference.
 template <class Arch>
@@ -151,5 +127,5 @@ inline std::size_t rotated_row_size(const std::vector<rht_block>& plan) noexcept
 }  // namespace tqlib::codec
 
 #if !TQLIB_RUNTIME_DISPATCH
-#include "tqlib/codec/detail/hadamard_kernels.inl.hpp"
+#include "tqlib/codec/kernels/hadamard.hpp"
 #endif

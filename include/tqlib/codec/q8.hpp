@@ -1,10 +1,5 @@
 #pragma once
-// q8: llama.cpp Q8_0 blocks (ggml-common.h block_q8_0; ggml-quants.c quantize_row_q8_0_ref).
-// 32 weights per block: f16 scale d, then 32 int8 codes; w = d * q. 34 bytes, 8.5 bits/weight.
-// Encode: d = max|w| / 127, q = round(w / d). A row of cols weights is ceil(cols/32) blocks, the
-// last one zero padded (identical to llama.cpp's bytes when cols is a multiple of 32).
-// Matvec quantizes activations to int8 per 32 the same way and dots in int32 (vpdpbusd on VNNI).
-// Layout spec: docs/codecs/q8.md.
+// q8: the codec (encoder, kernels, codec_ops) over the byte layout of q8_layout.hpp.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -14,34 +9,11 @@
 #include <vector>
 
 #include "tqlib/codec/codec.hpp"
+#include "tqlib/codec/q8_layout.hpp"
 #include "tqlib/codec/detail/codec_support.hpp"
 #include "tqlib/codec/detail/int8_codec_ops.hpp"
 
 namespace tqlib::codec {
-
-struct q8_traits {
-  static constexpr std::size_t block_size = 32;
-  static constexpr std::size_t block_bytes = 34;
-  static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;  // 8.5
-};
-
-struct block_q8_0 {
-  std::uint16_t d;  // f16 scale
-  std::int8_t qs[32];
-};
-static_assert(sizeof(block_q8_0) == q8_traits::block_bytes, "Q8_0 block must be 34 bytes as in ggml");
-
-struct q8_layout {
-  static constexpr bool split_scales = false;
-  static constexpr std::size_t blocks_per_row(std::size_t cols) { return (cols + 31) / 32; }
-  static constexpr std::size_t row_bytes(std::size_t cols) { return blocks_per_row(cols) * q8_traits::block_bytes; }
-  TQLIB_KERNEL_INLINE static void scales(const std::byte* row, std::size_t, std::size_t b, float& lo, float& hi) noexcept {
-    lo = hi = detail::f16_at(row + b * q8_traits::block_bytes);
-  }
-  TQLIB_KERNEL_INLINE static void decode(const std::byte* row, std::size_t, std::size_t b, std::int8_t* out) noexcept {
-    std::memcpy(out, row + b * q8_traits::block_bytes + 2, 32);
-  }
-};
 
 inline void q8_encode_row(const float* w, std::size_t cols, std::byte* out) {
   for (std::size_t b = 0; b < q8_layout::blocks_per_row(cols); ++b) {
@@ -62,19 +34,10 @@ inline void q8_encode_row(const float* w, std::size_t cols, std::byte* out) {
 template <class Arch>
 using q8_kernels = detail::int8_kernels<Arch, q8_layout>;
 
-struct q8_codec {
-  static constexpr codec_id id = codec_id::q8;
-  static constexpr std::string_view name = "q8";
-  static constexpr std::size_t cols_multiple = 1;
-  using layout = q8_layout;
+struct q8_codec : q8_format {
   template <class Arch>
   using kernels = q8_kernels<Arch>;
   static void encode_row(const float* w, std::size_t cols, std::byte* out) { q8_encode_row(w, cols, out); }
-  static result<void> check_row(const std::byte* row, std::size_t cols, std::size_t r) {
-    for (std::size_t b = 0; b < q8_layout::blocks_per_row(cols); ++b)
-      TQLIB_TRY(detail::check_finite_scale(name, detail::f16_at(row + b * q8_traits::block_bytes), r, b));
-    return {};
-  }
 };
 
 inline const codec_ops& q8_ops() { return detail::int8_codec_ops<q8_codec>(); }
@@ -82,5 +45,5 @@ inline const codec_ops& q8_ops() { return detail::int8_codec_ops<q8_codec>(); }
 }  // namespace tqlib::codec
 
 #if !TQLIB_RUNTIME_DISPATCH
-#include "tqlib/codec/detail/q8_kernels.inl.hpp"
+#include "tqlib/codec/kernels/q8.hpp"
 #endif

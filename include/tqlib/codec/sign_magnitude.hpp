@@ -29,19 +29,12 @@
 #include "tqlib/codec/detail/codec_support.hpp"
 #include "tqlib/codec/hadamard.hpp"
 #include "tqlib/codec/int8_activations.hpp"
+#include "tqlib/codec/sign_magnitude_layout.hpp"
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
 #include "tqlib/simd/vector_ops.hpp"
 
 namespace tqlib::codec {
-
-inline constexpr std::size_t sm_max_block = 256;
-inline constexpr std::size_t sm_min_block = 32;
-inline constexpr unsigned sm_max_magnitude_bits = 3;
-
-constexpr std::size_t sm_block_bytes(std::size_t n, unsigned magnitude_bits) noexcept {
-  return 2 + n / 8 * (1 + magnitude_bits);
-}
 
 // Positive codebook magnitudes for each block size 32, 64, 128, 256 (index log2(n) - 5).
 struct sm_magnitudes {
@@ -107,12 +100,6 @@ inline const sm_row_plan& sm_cached_plan(const sm_format& f, std::size_t cols) {
   if (cache.size() >= 16) cache.erase(cache.begin());  // no caller holds a plan across calls
   cache.push_back(std::make_unique<entry>(entry{&f, cols, sm_plan(f, cols)}));
   return cache.back()->plan;
-}
-
-inline std::size_t sm_row_bytes(unsigned magnitude_bits, std::size_t cols) {
-  std::size_t bytes = 0;
-  for (const auto& blk : rht_block_plan(cols, sm_max_block, sm_min_block)) bytes += sm_block_bytes(blk.size, magnitude_bits);
-  return bytes;
 }
 
 // --- scalar reference: one block in the rotated domain -----------------------------------------
@@ -368,34 +355,9 @@ inline float sm_dot_row_ref(const std::byte* row, const sm_row_plan& plan, unsig
 }
 
 // --- the codec_ops functions, shared by every format using this layout -------------------------
-inline std::optional<std::size_t> sm_packed_size(unsigned magnitude_bits, std::size_t rows, std::size_t cols) {
-  const std::size_t rb = sm_row_bytes(magnitude_bits, cols);
-  if (rb != 0 && rows > SIZE_MAX / rb) return std::nullopt;
-  return rows * rb;
-}
-
 inline result<void> sm_validate(const sm_format& f, std::span<const std::byte> blob, std::size_t rows,
                                 std::size_t cols) {
-  const auto size = sm_packed_size(f.magnitude_bits, rows, cols);
-  if (!size) return make_error(errc::invalid_argument, std::string(f.name) + ": shape too large");
-  if (blob.size() != *size)
-    return make_error(errc::corrupt, std::string(f.name) + ": blob has " + std::to_string(blob.size()) +
-                                         " bytes, shape " + std::to_string(rows) + "x" + std::to_string(cols) +
-                                         " needs " + std::to_string(*size));
-  const auto plan = rht_block_plan(cols, sm_max_block, sm_min_block);
-  const std::size_t rb = sm_row_bytes(f.magnitude_bits, cols);
-  for (std::size_t r = 0; r < rows; ++r) {
-    std::size_t off = r * rb;
-    for (std::size_t b = 0; b < plan.size(); ++b) {
-      const std::uint16_t h = load_le<std::uint16_t>(blob.data() + off);
-      if ((h & 0x7c00u) == 0x7c00u || (h & 0x8000u))
-        return make_error(errc::corrupt, std::string(f.name) + ": row " + std::to_string(r) + " block " +
-                                             std::to_string(b) + " scale is " +
-                                             ((h & 0x7c00u) == 0x7c00u ? "NaN/Inf" : "negative"));
-      off += sm_block_bytes(plan[b].size, f.magnitude_bits);
-    }
-  }
-  return {};  // every sign / magnitude bit pattern is a valid code
+  return sm_validate(f.name, f.magnitude_bits, blob, rows, cols);
 }
 
 inline result<std::vector<std::byte>> sm_encode(const sm_format& f, const float* w, std::size_t rows,
@@ -473,5 +435,5 @@ inline void sm_matmul(const sm_format& f, std::span<const std::byte> blob, std::
 }  // namespace tqlib::codec
 
 #if !TQLIB_RUNTIME_DISPATCH
-#include "tqlib/codec/detail/sign_magnitude_kernels.inl.hpp"
+#include "tqlib/codec/kernels/sign_magnitude.hpp"
 #endif

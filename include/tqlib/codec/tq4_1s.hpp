@@ -26,7 +26,7 @@ inline const sm_magnitudes& tq4_1s_magnitudes() {
 }
 
 inline const sm_format& tq4_1s_format() {
-  static const sm_format f{codec_id::tq4_1s, "tq4_1s", 3, tq4_1s_seed, sm_scale_rule::mse_search, &tq4_1s_magnitudes};
+  static const sm_format f{codec_id::tq4_1s, "tq4_1s", sm_layout_of(codec_id::tq4_1s)->magnitude_bits, tq4_1s_seed, sm_scale_rule::mse_search, &tq4_1s_magnitudes};
   return f;
 }
 
@@ -34,7 +34,7 @@ inline const codec_ops& tq4_1s_ops() {
   static const codec_ops ops{
       codec_id::tq4_1s,
       "tq4_1s",
-      [](std::size_t rows, std::size_t cols) { return sm_packed_size(3, rows, cols); },
+      [](std::size_t rows, std::size_t cols) { return sm_packed_size(tq4_1s_format().magnitude_bits, rows, cols); },
       [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
         return sm_validate(tq4_1s_format(), blob, rows, cols);
       },

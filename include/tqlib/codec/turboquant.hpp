@@ -41,9 +41,10 @@ const sm_magnitudes& turbo_magnitudes() {
 
 template <int Bits>
 const sm_format& turbo_format() {
-  static const sm_format f{codec_id(int(codec_id::turbo1) + Bits - 1),
-                           Bits == 1 ? "turbo1" : Bits == 2 ? "turbo2" : Bits == 3 ? "turbo3" : "turbo4",
-                           unsigned(Bits - 1),
+  constexpr const sm_codec_layout& layout = *sm_layout_of(codec_id(int(codec_id::turbo1) + Bits - 1));
+  static const sm_format f{layout.id,
+                           layout.name.data(),  // a literal: NUL-terminated
+                           layout.magnitude_bits,
                            turbo_seed,
                            sm_scale_rule::block_rms,
                            &turbo_magnitudes<Bits>};
@@ -55,7 +56,7 @@ const codec_ops& turbo_ops() {
   static const codec_ops ops{
       turbo_format<Bits>().id,
       turbo_format<Bits>().name,
-      [](std::size_t rows, std::size_t cols) { return sm_packed_size(unsigned(Bits - 1), rows, cols); },
+      [](std::size_t rows, std::size_t cols) { return sm_packed_size(turbo_format<Bits>().magnitude_bits, rows, cols); },
       [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) {
         return sm_validate(turbo_format<Bits>(), blob, rows, cols);
       },

@@ -2,10 +2,11 @@
 // Which SIMD architectures tqlib's kernels are built for, and which one this CPU runs.
 //
 // Kernels are class templates on an architecture tag (`template <class Arch> struct
-// q8_kernels { static ... }`), declared in the codec header and defined in a `detail/*.inl.hpp`.
+// q8_kernels { static ... }`), declared in the codec header and defined in its kernel file
+// (`codec/kernels/<family>.hpp`, one file per instruction set in `codec/kernels/<family>/`).
 // Two ways to build them (see simd/dispatch.hpp):
-//  - default: the .inl is included directly and instantiated for `xsimd::default_arch`, the best
-//    architecture the compiler flags allow (this is how the wasm and aarch64 builds get
+//  - default: the kernel file is included directly and instantiated for `xsimd::default_arch`,
+//    the best architecture the compiler flags allow (this is how the wasm and aarch64 builds get
 //    `xsimd::wasm` and `xsimd::neon64`);
 //  - runtime dispatch (TQLIB_RUNTIME_DISPATCH=1, set by the CMake function
 //    `tqlib_add_simd_dispatch`): one translation unit per tag in `dispatch_archs` is compiled with
@@ -33,7 +34,7 @@ struct x86_avx2 : xsimd::fma3<xsimd::avx2> {
 };
 // AVX2 with GFNI (Intel Alder Lake and later client CPUs, which lack AVX-512; Zen 4): the
 // sign-magnitude codecs transpose their bit planes into codes with GF2P8AFFINEQB
-// (codec/detail/sign_magnitude_kernels.inl.hpp). xsimd has no such architecture; dispatch.hpp
+// (codec/kernels/sign_magnitude/avx2.hpp). xsimd has no such architecture; dispatch.hpp
 // checks GFNI itself.
 struct x86_avx2_gfni : xsimd::fma3<xsimd::avx2> {
   static constexpr char const* name() noexcept { return "fma3+avx2+gfni"; }

@@ -128,5 +128,5 @@ void for_each_supported_arch(F&& f) {
 // the definitions are visible and in dispatch builds they are not (see arch.hpp):
 //
 //   #if !TQLIB_RUNTIME_DISPATCH
-//   #include "tqlib/codec/detail/q8_kernels.inl.hpp"
+//   #include "tqlib/codec/kernels/q8.hpp"
 //   #endif

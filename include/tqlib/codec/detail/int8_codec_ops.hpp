@@ -1,6 +1,6 @@
 #pragma once
-// Glue shared by the integer codecs: the kernel class they all have (int8_kernels, defined through
-// int8_dot_engine) and the codec_ops entries that quantize activations once and dispatch to the
+// Glue shared by the integer codecs: the kernel class they all have (int8_kernels, defined by the
+// int8 engine, codec/kernels/int8_engine.hpp) and the codec_ops entries that quantize activations once and dispatch to the
 // best architecture's kernels.
 #include <cmath>
 #include <cstddef>
@@ -12,14 +12,15 @@
 
 #include "tqlib/codec/codec.hpp"
 #include "tqlib/codec/detail/codec_support.hpp"
+#include "tqlib/codec/detail/int8_layout.hpp"
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
 namespace tqlib::codec::detail {
 
-// The kernels of every integer codec: int8_dot_engine over the codec's layout. Declared here for
-// the dispatcher; defined in detail/int8_dot_engine.hpp and instantiated per architecture by each
-// codec's detail/<name>_kernels.inl.hpp.
+// The kernels of every integer codec: the int8 engine over the codec's layout. Declared here for
+// the dispatcher; defined in codec/kernels/int8_engine.hpp and instantiated per architecture by
+// each codec's codec/kernels/<name>.hpp.
 template <class Arch, class Layout>
 struct int8_kernels {
   static void matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
@@ -89,26 +90,17 @@ inline result<void> check_finite_weights(std::string_view codec, const float* w,
   return {};
 }
 
-// The codec_ops entry of an integer codec. `Codec` describes what differs between them:
-//   name, id, cols_multiple (1 where any row length is allowed), layout (the interface
-//   int8_dot_engine decodes through), kernels<Arch>, encode_row(w, cols, out) and
-//   check_row(row, cols, r) (finite scales, codes the packing can produce; names what is wrong).
+// The codec_ops entry of an integer codec. `Codec` describes what differs between them: its
+// format (id, name, cols_multiple, layout, check_row: detail/int8_layout.hpp), kernels<Arch>
+// and encode_row(w, cols, out).
 template <class Codec>
 const codec_ops& int8_codec_ops() {
   using L = typename Codec::layout;
   static const codec_ops ops{
       Codec::id,
       Codec::name,
-      [](std::size_t rows, std::size_t cols) -> std::optional<std::size_t> {
-        if (cols % Codec::cols_multiple != 0) return std::nullopt;  // not representable; validate() says why
-        return rows * L::row_bytes(cols);
-      },
-      [](std::span<const std::byte> blob, std::size_t rows, std::size_t cols) -> result<void> {
-        TQLIB_TRY(check_cols_multiple(Codec::name, cols, Codec::cols_multiple));
-        TQLIB_TRY(check_blob_size(Codec::name, blob, rows, cols, rows * L::row_bytes(cols)));
-        for (std::size_t r = 0; r < rows; ++r) TQLIB_TRY(Codec::check_row(blob.data() + r * L::row_bytes(cols), cols, r));
-        return {};
-      },
+      int8_packed_size<Codec>,
+      int8_validate<Codec>,
       [](const float* w, std::size_t rows, std::size_t cols, const encode_options&) -> result<std::vector<std::byte>> {
         TQLIB_TRY(check_cols_multiple(Codec::name, cols, Codec::cols_multiple));
         TQLIB_TRY(check_finite_weights(Codec::name, w, rows * cols));

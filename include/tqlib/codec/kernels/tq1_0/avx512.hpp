@@ -1,14 +1,17 @@
 #pragma once
+// TQ1_0 on AVX-512: a block pair (b even) shares the 256-block's scale, and whole 256-blocks go
+// as chunks.
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 
-#include "tqlib/codec/detail/int8_dot_engine.hpp"
-#include "tqlib/codec/detail/trit_pack_x86.hpp"
+#include "tqlib/codec/kernels/int8_engine.hpp"
+#include "tqlib/codec/kernels/trit_pack/avx512.hpp"
+#include "tqlib/codec/kernels/tq1_0/avx2.hpp"
 #include "tqlib/codec/tq1_0.hpp"
 
-namespace tqlib::codec {
+namespace tqlib::codec::detail {
 
-namespace detail {
-#if TQLIB_INT8_AVX512
 // TQ1_0 with AVX-512BW, one 256-block (8 activation blocks) at a time: its 52 trit bytes in one
 // load, D_n = digit n of each (trit_digits) holds element e(n, m) at byte m (tq1_0.hpp's order:
 // m < 32: 32n + m; m < 48: 160 + 16n + m - 32; m < 52 and n < 4: 240 + 4n + m - 48), so X_n, the
@@ -26,51 +29,13 @@ inline constexpr tq1_0_chunk_tables tq1_0_chunk = [] {
     }
   return t;
 }();
-#endif
-
-// TQ1_0: digits t + 1 go to the dot product as they are (unsigned, offset 1; the -1 of the
-// layout's decoder folds away); a block pair (b even) shares the 256-block's scale.
-template <class Arch>
-struct int8_simd_layout<tq1_0_layout, Arch> {
-#if TQLIB_INT8_AVX2
-  // The block's 32 signed digits in a register, straight from the packed bytes.
-  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t, std::size_t b) noexcept {
-    const std::byte* blk = row + (b / 8) * tq1_0_traits::block_bytes;
-    const std::size_t s = b % 8;
-    __m256i bytes, mul;
-    if (s < 5) {  // 32 bytes of qs, one digit
-      bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk));
-      mul = _mm256_set1_epi8(char(detail::pow3[s]));
-    } else {  // qs[32..47] twice (two digits), or once plus qh for the last 16 elements
-      const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
-      if (s < 7) {
-        bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(q16), q16, 1);
-        const int n = 2 * int(s - 5);
-        mul = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi8(char(detail::pow3[n]))),
-                                      _mm_set1_epi8(char(detail::pow3[n + 1])), 1);
-      } else {
-        std::int32_t qh;
-        std::memcpy(&qh, blk + 48, 4);
-        bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(q16), _mm_set1_epi32(qh), 1);
-        mul = _mm256_setr_epi8(81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81,  //
-                               1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27);
-      }
-    }
-    return _mm256_sub_epi8(detail::trit_digits_avx2(bytes, mul), _mm256_set1_epi8(1));
-  }
-#endif
-  static constexpr int u8_offset = 1;
+template <>
+struct int8_avx512_layout<tq1_0_layout> : int8_avx2_layout<tq1_0_layout> {
   TQLIB_KERNEL_INLINE static std::uint32_t scale_bits2(const std::byte* row, std::size_t, std::size_t b) noexcept {
     std::uint16_t s;
     std::memcpy(&s, row + (b / 8) * tq1_0_traits::block_bytes + 52, 2);
     return std::uint32_t(s) * 0x10001u;
   }
-#if TQLIB_INT8_AVX2
-  TQLIB_KERNEL_INLINE static __m256i decode_u8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    return _mm256_add_epi8(decode_i8(row, cols, b), _mm256_set1_epi8(1));
-  }
-#endif
-#if TQLIB_INT8_AVX512
   static constexpr std::size_t chunk_blocks = 8;
   TQLIB_KERNEL_INLINE static std::size_t chunk_end(std::size_t, std::size_t blocks) noexcept { return blocks; }
   struct chunk_x {
@@ -111,7 +76,7 @@ struct int8_simd_layout<tq1_0_layout, Arch> {
     return d;
   }
   TQLIB_KERNEL_INLINE static __m512 chunk_apply(const chunk_decoded& d, const chunk_x& c, __m512 acc) noexcept {
-    TQLIB_INT8_UNROLL
+    TQLIB_KERNEL_UNROLL
     for (std::size_t n = 0; n < 5; ++n) {
       const __m512i s = dot_u8_i8(c.bias[n], d.u[n], c.x[n]);
       acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d.w, c.d[n]), acc);
@@ -128,11 +93,6 @@ struct int8_simd_layout<tq1_0_layout, Arch> {
       for (std::size_t i = 0; i < 16; ++i) out[tq1_0_chunk.block[n][i]] += lanes[i];
     }
   }
-#endif
 };
-}  // namespace detail
 
-#ifdef TQLIB_KERNEL_ARCH
-template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, tq1_0_layout>;
-#endif
-}  // namespace tqlib::codec
+}  // namespace tqlib::codec::detail

@@ -1,38 +1,22 @@
 #pragma once
+// q4_0 on AVX-512: two blocks' nibbles per register, both scales in one conversion.
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 
-#include "tqlib/codec/detail/int8_dot_engine.hpp"
+#include "tqlib/codec/kernels/int8_engine.hpp"
 #include "tqlib/codec/q4_0.hpp"
 
-namespace tqlib::codec {
+namespace tqlib::codec::detail {
 
-namespace detail {
-// q4_0: the nibbles q = w + 8 go to the dot product as they are (unsigned, offset 8).
-template <class Arch>
-struct int8_simd_layout<q4_0_layout, Arch> {
-#if TQLIB_INT8_AVX2
-  // The block's 32 signed digits in a register, straight from the packed bytes.
-  TQLIB_KERNEL_INLINE static __m256i decode_i8(const std::byte* row, std::size_t, std::size_t b) noexcept {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * q4_0_traits::block_bytes + 2));
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m256i nibbles = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, mask)),
-                                                    _mm_and_si128(_mm_srli_epi16(v, 4), mask), 1);
-    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
-  }
-#endif
-  static constexpr int u8_offset = 8;
+template <>
+struct int8_avx512_layout<q4_0_layout> : int8_avx2_layout<q4_0_layout> {
   TQLIB_KERNEL_INLINE static std::uint32_t scale_bits2(const std::byte* row, std::size_t, std::size_t b) noexcept {
     std::uint16_t s0, s1;
     std::memcpy(&s0, row + b * q4_0_traits::block_bytes, 2);
     std::memcpy(&s1, row + (b + 1) * q4_0_traits::block_bytes, 2);
     return std::uint32_t(s0) | std::uint32_t(s1) << 16;
   }
-#if TQLIB_INT8_AVX2
-  TQLIB_KERNEL_INLINE static __m256i decode_u8(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    return _mm256_add_epi8(decode_i8(row, cols, b), _mm256_set1_epi8(8));
-  }
-#endif
-#if TQLIB_INT8_AVX512
   // Blocks b, b + 1: 128-bit quarters {qs_b, qs_b, qs_b+1, qs_b+1}, the odd quarters shifted by
   // 4, then the low nibble of every byte: {low_b, high_b, low_b+1, high_b+1} as ggml orders them.
   TQLIB_KERNEL_INLINE static __m512i decode2_u8(const std::byte* row, std::size_t, std::size_t b) noexcept {
@@ -45,11 +29,6 @@ struct int8_simd_layout<q4_0_layout, Arch> {
     const __m512i shifted = _mm512_srlv_epi16(spread, _mm512_setr_epi64(0, 0, four, four, 0, 0, four, four));
     return _mm512_and_si512(shifted, _mm512_set1_epi8(0x0f));
   }
-#endif
 };
-}  // namespace detail
 
-#ifdef TQLIB_KERNEL_ARCH
-template struct detail::int8_kernels<TQLIB_KERNEL_ARCH, q4_0_layout>;
-#endif
-}  // namespace tqlib::codec
+}  // namespace tqlib::codec::detail

@@ -1,5 +1,5 @@
 #pragma once
-// WebAssembly SIMD128 path of int8_dot_engine (included from int8_dot_engine.hpp when the
+// int8_engine on WebAssembly SIMD128 (included by codec/kernels/int8_engine.hpp when the
 // translation unit is compiled with -msimd128, i.e. __wasm_simd128__ is defined).
 //
 // WebAssembly has no byte multiply, so the exact int8 x int8 dot goes through int16 lanes:
@@ -19,8 +19,11 @@
 // Semantics equal the layouts' scalar decode() bit for bit (tests hold block_dots to the scalar
 // integer reference); blocks without a fast decoder (stream tails, other layouts) fall back to
 // decode() into a buffer and are then dotted the same way.
-#include <wasm_simd128.h>
-
+//
+// A layout's fast paths (int8_wasm_layout<Layout>, codec/kernels/<codec>/wasm.hpp):
+//   static constexpr int offset;                           // codes are w + offset (0: signed)
+//   static bool decode(row, cols, b, wasm_block_w& out);   // block b's codes, or false for a
+//                                                          // block it has no register decoder for
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -28,27 +31,10 @@
 
 #include "tqlib/codec/detail/trit_pack.hpp"
 #include "tqlib/codec/int8_activations.hpp"
+#include "tqlib/codec/kernels/isa.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
-namespace tqlib::codec {
-// The layouts with a register decoder here (defined in their codec headers; only their static
-// members are used, at instantiation).
-struct q8_layout;
-struct q4_0_layout;
-struct bitnet_layout;
-struct ternary_layout;
-struct tq1_0_layout;
-struct tq2_0_layout;
-template <int Depth>
-struct trit_layout;
-}  // namespace tqlib::codec
-
 namespace tqlib::codec::detail {
-
-template <class Layout>
-struct wasm_trit_depth : std::integral_constant<int, 0> {};
-template <int Depth>
-struct wasm_trit_depth<trit_layout<Depth>> : std::integral_constant<int, Depth> {};
 
 // Sixteen weights as int16: the even-indexed ones (e) and the odd-indexed ones (o).
 struct wasm_w16 {
@@ -71,33 +57,32 @@ TQLIB_KERNEL_INLINE wasm_w16 wasm_trit_digits(v128_t v, v128_t me, v128_t mo) no
   return {wasm_u16x8_shr(wasm_i16x8_mul(pe, three), 8), wasm_u16x8_shr(wasm_i16x8_mul(po, three), 8)};
 }
 
-template <class Layout>
-struct int8_wasm_dot {
-  static constexpr int trit_depth = wasm_trit_depth<Layout>::value;
-  static constexpr bool is_q8 = std::is_same_v<Layout, q8_layout>;
-  static constexpr bool is_q4_0 = std::is_same_v<Layout, q4_0_layout>;
-  static constexpr bool is_bitnet = std::is_same_v<Layout, bitnet_layout>;
-  static constexpr bool is_ternary = std::is_same_v<Layout, ternary_layout>;
-  static constexpr bool is_tq1_0 = std::is_same_v<Layout, tq1_0_layout>;
-  static constexpr bool is_tq2_0 = std::is_same_v<Layout, tq2_0_layout>;
+// One 32-block's weights (codes) as int16: lo = weights 0..15, hi = 16..31.
+struct wasm_block_w {
+  wasm_w16 lo, hi;
+};
+
+// Digits (trit + 1) of block b of a trit stream (trit_pack.hpp), for whole 32-byte packs.
+TQLIB_KERNEL_INLINE wasm_block_w wasm_trit_pack_digits(const std::byte* stream, std::size_t b) noexcept {
+  const std::byte* pack = stream + 32 * (b / 5);
+  const v128_t m = wasm_i16x8_splat(std::int16_t(pow3[b % 5]));
+  return {wasm_trit_digits(wasm_v128_load(pack), m, m), wasm_trit_digits(wasm_v128_load(pack + 16), m, m)};
+}
+
+template <class Arch, class Layout>
+struct int8_engine_wasm {
+  using fast = int8_wasm_layout<Layout>;
+  static constexpr bool has_chunks = false;
+  static constexpr bool two_token_steps = true;
+  using chunk_x = int;
 
   // Decoded codes are w + offset (unsigned codes); 0 for signed weights.
   static constexpr int offset = [] {
-    if constexpr (is_q4_0) return 8;
-    else if constexpr (is_bitnet || is_ternary || is_tq1_0 || is_tq2_0) return 1;
-    else if constexpr (trit_depth > 0) {
-      int p = 1;
-      for (int k = 0; k < trit_depth; ++k) p *= 3;
-      return (p - 1) / 2;  // sum of 3^k over the digits
-    } else {
-      return 0;
-    }
+    if constexpr (requires { fast::offset; }) return fast::offset;
+    else return 0;
   }();
 
-  // One 32-block's weights (codes) as int16: lo = weights 0..15, hi = 16..31.
-  struct block_w {
-    wasm_w16 lo, hi;
-  };
+  using block_w = wasm_block_w;
 
   // Activations of block b, widened like the weights.
   struct block_x {
@@ -143,88 +128,13 @@ struct int8_wasm_dot {
     return {wasm_split_i8(lo), wasm_split_i8(hi)};
   }
 
-  // Digits (trit + 1) of block b of a trit stream (trit_pack.hpp), for whole 32-byte packs.
-  TQLIB_KERNEL_INLINE static block_w trit_pack_digits(const std::byte* stream, std::size_t b) noexcept {
-    const std::byte* pack = stream + 32 * (b / 5);
-    const v128_t m = wasm_i16x8_splat(std::int16_t(pow3[b % 5]));
-    return {wasm_trit_digits(wasm_v128_load(pack), m, m), wasm_trit_digits(wasm_v128_load(pack + 16), m, m)};
-  }
-
-  TQLIB_KERNEL_INLINE static block_w decode(const std::byte* row, [[maybe_unused]] std::size_t cols, std::size_t b) noexcept {
-    if constexpr (is_q8) {
-      const std::byte* qs = row + b * Layout::row_bytes(32) + 2;  // row_bytes(32): one block
-      return {wasm_split_i8(wasm_v128_load(qs)), wasm_split_i8(wasm_v128_load(qs + 16))};
-    } else if constexpr (is_q4_0) {
-      // Low nibbles are weights 0..15, high nibbles 16..31 (codes w + 8).
-      const v128_t v = wasm_v128_load(row + b * Layout::row_bytes(32) + 2);
-      const v128_t nib = wasm_i16x8_splat(0x0f);
-      return {{wasm_v128_and(v, nib), wasm_v128_and(wasm_u16x8_shr(v, 8), nib)},
-              {wasm_v128_and(wasm_u16x8_shr(v, 4), nib), wasm_u16x8_shr(v, 12)}};
-    } else if constexpr (is_tq2_0) {
-      // Sub-block s = b % 8 of a 256-block: 32 bytes qs[32 (s / 4)...], bit pair s % 4 (codes t + 1).
-      const std::byte* qs = row + (b / 8) * Layout::row_bytes(256) + 32 * ((b % 8) / 4);
-      const int shift = int(2 * (b % 4));
-      const v128_t three = wasm_i16x8_splat(3);
-      const v128_t v0 = wasm_v128_load(qs), v1 = wasm_v128_load(qs + 16);
-      return {{wasm_v128_and(wasm_u16x8_shr(v0, shift), three), wasm_v128_and(wasm_u16x8_shr(v0, shift + 8), three)},
-              {wasm_v128_and(wasm_u16x8_shr(v1, shift), three), wasm_v128_and(wasm_u16x8_shr(v1, shift + 8), three)}};
-    } else if constexpr (is_bitnet) {
-      // Weight 4j + k is digit k of byte j (v < 81). Each int16 lane holds its byte times
-      // 810 * 3^(3 - k) mod 2^16: 810 v is v / 81 in 0.16 fixed point (81 * 810 > 2^16, and the
-      // excess, under 1/1000 of a digit step, never crosses one), so the lane's digit is
-      // floor(3 y / 2^16) = [y > 21845] + [y > 43690]. Even lanes take digits 0 | 2, odd 1 | 3.
-      if (8 * b + 8 > Layout::packed_bytes(cols)) return decode_buffered(row, cols, b);
-      const v128_t v = wasm_v128_load64_zero(row + 2 * Layout::groups(cols) + 8 * b);
-      const v128_t lo = wasm_i8x16_swizzle(v, wasm_i8x16_make(0, 16, 0, 16, 1, 16, 1, 16, 2, 16, 2, 16, 3, 16, 3, 16));
-      const v128_t hi = wasm_i8x16_swizzle(v, wasm_i8x16_make(4, 16, 4, 16, 5, 16, 5, 16, 6, 16, 6, 16, 7, 16, 7, 16));
-      const v128_t m_even = wasm_i16x8_make(21870, 2430, 21870, 2430, 21870, 2430, 21870, 2430);
-      const v128_t m_odd = wasm_i16x8_make(7290, 810, 7290, 810, 7290, 810, 7290, 810);
-      const auto digit = [](v128_t bytes, v128_t m) {
-        const v128_t y = wasm_i16x8_mul(bytes, m);
-        return wasm_i16x8_sub(wasm_i16x8_sub(wasm_i16x8_splat(0), wasm_u16x8_gt(y, wasm_i16x8_splat(21845))),
-                              wasm_u16x8_gt(y, wasm_i16x8_splat(std::int16_t(std::uint16_t(43690)))));
-      };
-      return {{digit(lo, m_even), digit(lo, m_odd)}, {digit(hi, m_even), digit(hi, m_odd)}};
-    } else if constexpr (is_ternary) {
-      const std::size_t blocks = Layout::blocks(cols);
-      if (b < 5 * (blocks / 5)) return trit_pack_digits(row + 2 * Layout::groups(cols), b);
-      return decode_buffered(row, cols, b);
-    } else if constexpr (is_tq1_0) {
-      // Placement as in tq1_0.hpp (tq1_0_where): sub-blocks 0-4 are digit s of qs[0..31]; 5 and
-      // 6 take two digits of qs[32..47]; 7 takes digit 4 of qs[32..47] and the 4 digits of qh.
-      const std::byte* blk = row + (b / 8) * Layout::row_bytes(256);
-      const std::size_t s = b % 8;
-      if (s < 5) return trit_pack_digits(blk, s);
-      const v128_t q16 = wasm_v128_load(blk + 32);
-      if (s < 7) {
-        const std::size_t n = 2 * (s - 5);
-        const v128_t m0 = wasm_i16x8_splat(std::int16_t(pow3[n])), m1 = wasm_i16x8_splat(std::int16_t(pow3[n + 1]));
-        return {wasm_trit_digits(q16, m0, m0), wasm_trit_digits(q16, m1, m1)};
-      }
-      std::uint32_t qh;
-      std::memcpy(&qh, blk + 48, 4);
-      // Element 16 + m is digit m / 4 of qh[m % 4]: int16 lane i holds elements 2i, 2i + 1.
-      const v128_t mh = wasm_i16x8_make(1, 1, 3, 3, 9, 9, 27, 27);
-      const v128_t m81 = wasm_i16x8_splat(81);
-      return {wasm_trit_digits(q16, m81, m81), wasm_trit_digits(wasm_i32x4_splat(std::int32_t(qh)), mh, mh)};
-    } else if constexpr (trit_depth > 0) {
-      // Digits k = 0..depth-1 of block b are stream blocks depth * b + k; codes sum 3^k digit_k.
-      const std::byte* stream = row + Layout::stream_offset(cols);
-      const std::size_t n = trit_depth * Layout::blocks(cols);
-      if (trit_depth * b + trit_depth - 1 >= 5 * (n / 5)) return decode_buffered(row, cols, b);
-      block_w q = trit_pack_digits(stream, trit_depth * b + trit_depth - 1);
-      for (int k = trit_depth - 2; k >= 0; --k) {
-        const block_w t = trit_pack_digits(stream, trit_depth * b + std::size_t(k));
-        const v128_t three = wasm_i16x8_splat(3);
-        q.lo.e = wasm_i16x8_add(wasm_i16x8_mul(q.lo.e, three), t.lo.e);
-        q.lo.o = wasm_i16x8_add(wasm_i16x8_mul(q.lo.o, three), t.lo.o);
-        q.hi.e = wasm_i16x8_add(wasm_i16x8_mul(q.hi.e, three), t.hi.e);
-        q.hi.o = wasm_i16x8_add(wasm_i16x8_mul(q.hi.o, three), t.hi.o);
-      }
-      return q;
-    } else {
-      return decode_buffered(row, cols, b);
+  // Block b's codes: the layout's register decoder where it has one for this block, else decode_buffered.
+  TQLIB_KERNEL_INLINE static block_w decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
+    if constexpr (requires(block_w& w) { fast::decode(row, cols, b, w); }) {
+      block_w w;
+      if (fast::decode(row, cols, b, w)) return w;
     }
+    return decode_buffered(row, cols, b);
   }
 
   // Four int32 lanes of 16 weights: lane k is the exact sum of weights 4k..4k+3 times their activations.
@@ -245,11 +155,21 @@ struct int8_wasm_dot {
   }
 
   template <std::size_t R>
-  TQLIB_KERNEL_INLINE static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a,
-                                           float* out) noexcept {
+  TQLIB_KERNEL_INLINE static void dot_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, float* out,
+                                           const std::byte* = nullptr, std::size_t = 0, const chunk_x* = nullptr) noexcept {
     float one[1][R];
     dot_rows_tokens<R, 1>(rows, cols, &a, one);
     for (std::size_t r = 0; r < R; ++r) out[r] = one[0][r];
+  }
+
+  template <std::size_t R>
+  static void dot_rows_two_tokens(const std::byte* const* rows, std::size_t cols, const act_view* a, float (*out)[R]) noexcept {
+    dot_rows_tokens<R, 2>(rows, cols, a, out);
+  }
+
+  // Exact int32 dot of each 32-block of one row with the activation codes.
+  static void block_dots(const std::byte* row, std::size_t cols, const act_view& a, std::int32_t* out) noexcept {
+    for (std::size_t b = 0; b < a.blocks; ++b) out[b] = block_dot(row, cols, a, b);
   }
 
   // out[t][r] = dot(row r, token t) for TT tokens: each block of a row is decoded once for all of

@@ -1,0 +1,154 @@
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "tqlib/codec/kernels/isa.hpp"
+#include "tqlib/codec/kernels/sign_magnitude/common.hpp"
+
+namespace tqlib::codec::detail {
+
+// WebAssembly SIMD128 path: the integer values of the other paths (same activation and codebook
+// rounding, exact int32 sums) multiplied in int16 lanes, 16 coordinates per step. i8x16.swizzle
+// spreads byte j / 8 of each plane to byte j, and/eq with 1 << (j % 8) makes the byte masks, the
+// masks make the 4-bit code (sign << 3 | magnitude index), two swizzles look it up in the 16-entry
+// tables of the levels' low and high bytes, and two byte shuffles interleave those into int16
+// weights in coordinate order, so i32x4.dot_i16x8 pairs them with the activations as stored.
+// Coordinates 16h..16h+15 of the 32 whose plane words are in src (dword q: plane q, 0 the sign) as
+// int16 weights in coordinate order, 0-7 in w0 and 8-15 in w1.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE void sm_wasm_weights(v128_t src, int h, v128_t lo_table, v128_t hi_table, v128_t& w0, v128_t& w1) noexcept {
+  const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
+  // coordinates 16h..16h+15 take bytes 4q + 2h (first 8) and 4q + 2h + 1 of plane q's dword
+  auto plane_mask = [&](int q) {
+    const std::int8_t i0 = std::int8_t(4 * q + 2 * h), i1 = std::int8_t(i0 + 1);
+    const v128_t spread = wasm_i8x16_make(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1);
+    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(src, spread), bitmask), bitmask);
+  };
+  v128_t code = wasm_v128_and(plane_mask(0), wasm_i8x16_splat(8));
+  if constexpr (MB >= 1) code = wasm_v128_or(code, wasm_v128_and(plane_mask(1), wasm_i8x16_splat(1)));
+  if constexpr (MB >= 2) code = wasm_v128_or(code, wasm_v128_and(plane_mask(2), wasm_i8x16_splat(2)));
+  if constexpr (MB >= 3) code = wasm_v128_or(code, wasm_v128_and(plane_mask(3), wasm_i8x16_splat(4)));
+  const v128_t lo = wasm_i8x16_swizzle(lo_table, code), hi = wasm_i8x16_swizzle(hi_table, code);
+  w0 = wasm_i8x16_shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  w1 = wasm_i8x16_shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+// The sign and magnitude plane words of coordinates g..g+31 of a block, dword q holding plane q.
+template <unsigned MB>
+TQLIB_KERNEL_INLINE v128_t sm_wasm_planes(const std::byte* signs, std::size_t plane, std::size_t g) noexcept {
+  std::uint32_t pw[4] = {load_le<std::uint32_t>(signs + g / 8), 0, 0, 0};
+  for (unsigned q = 1; q <= MB; ++q) pw[q] = load_le<std::uint32_t>(signs + q * plane + g / 8);
+  return wasm_u32x4_make(pw[0], pw[1], pw[2], pw[3]);
+}
+
+TQLIB_KERNEL_INLINE float sm_sum4(v128_t total) noexcept {
+  total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 2, 3, 0, 1));
+  total = wasm_f32x4_add(total, wasm_i32x4_shuffle(total, total, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(total, 0);
+}
+
+// The wasm paths' integer arithmetic (matvec and sm_matmul_tiles): 16 int16 weights times 16
+// int16 activations a step, in two registers each, by i32x4.dot_i16x8; no FMA in SIMD128, so
+// the float step is a multiply and an add.
+struct sm_wasm_ops {
+  using weight = std::int16_t;
+  using activation = std::int16_t;
+  struct regs {
+    v128_t lo, hi;
+  };
+  using wregs = regs;
+  using xregs = regs;
+  using acc = v128_t;
+  using total = v128_t;
+  static constexpr std::size_t step = 16;
+  TQLIB_KERNEL_INLINE static regs load(const void* p) noexcept {
+    const std::int16_t* v = static_cast<const std::int16_t*>(p);
+    return {wasm_v128_load(v), wasm_v128_load(v + 8)};
+  }
+  TQLIB_KERNEL_INLINE static regs load_w(const void* p) noexcept { return load(p); }
+  TQLIB_KERNEL_INLINE static regs load_x(const void* p) noexcept { return load(p); }
+  TQLIB_KERNEL_INLINE static acc start(std::int32_t) noexcept { return wasm_i32x4_splat(0); }
+  TQLIB_KERNEL_INLINE static acc mac(acc a, regs w, regs x) noexcept {
+    return wasm_i32x4_add(a, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w.lo, x.lo), wasm_i32x4_dot_i16x8(w.hi, x.hi)));
+  }
+  TQLIB_KERNEL_INLINE static total zero_total() noexcept { return wasm_f32x4_splat(0.f); }
+  TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
+    return wasm_f32x4_add(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a), wasm_f32x4_splat(scale)));
+  }
+  TQLIB_KERNEL_INLINE static float sum(total t) noexcept { return sm_sum4(t); }
+};
+
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matvec_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* xr, float* y, std::size_t r0,
+                                            std::size_t r1) {
+  const auto p = sm_prepare_integer<MB, std::int16_t>(blocks, nblocks, xr, 32, sm_coordinate_order);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::byte* row = blob + r * row_bytes;
+    sm_wasm_ops::total total = sm_wasm_ops::zero_total();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const v128_t lo_table = wasm_v128_load(&p.tables[b * 32]), hi_table = wasm_v128_load(&p.tables[b * 32 + 16]);
+      const std::int16_t* x = p.xq.data() + p.at[b];
+      sm_wasm_ops::acc acc = sm_wasm_ops::start(p.xsum[b]);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
+        for (int h = 0; h < 2; ++h) {
+          sm_wasm_ops::regs w;
+          sm_wasm_weights<MB>(src, h, lo_table, hi_table, w.lo, w.hi);
+          acc = sm_wasm_ops::mac(acc, w, sm_wasm_ops::load_x(x + g + sm_wasm_ops::step * std::size_t(h)));
+        }
+      }
+      total = sm_wasm_ops::apply(total, acc, p.unit[b] * sm_scale(row + d.byte));
+    }
+    y[r] = sm_wasm_ops::sum(total);
+  }
+}
+
+// matmul with sm_matvec_wasm_i16's arithmetic: each row's int16 weights decoded once, then
+// tiles of 2 rows x 2 tokens (sm_matmul_tiles).
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                            std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                            float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
+  const auto tokens = sm_prepare_tokens<MB, std::int16_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_coordinate_order);
+  const std::vector<std::size_t>& at = tokens[0].at;  // the same for every token
+  const std::vector<std::uint8_t>& tables = tokens[0].tables;  // the levels do not depend on the activations
+  auto decode = [&](const std::byte* row, std::int16_t* w, float* scale) {
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const v128_t lo_table = wasm_v128_load(&tables[b * 32]), hi_table = wasm_v128_load(&tables[b * 32 + 16]);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
+        for (int h = 0; h < 2; ++h) {
+          v128_t w0, w1;
+          sm_wasm_weights<MB>(src, h, lo_table, hi_table, w0, w1);
+          std::int16_t* out = w + at[b] + g + 16 * std::size_t(h);
+          wasm_v128_store(out, w0);
+          wasm_v128_store(out + 8, w1);
+        }
+      }
+      scale[b] = sm_scale(row + d.byte);
+    }
+  };
+  // 2 x 2: 4 int32 sums, 4 float totals and 6 loaded registers fit the 16 of an x86 host.
+  sm_matmul_tiles<sm_wasm_ops, 2>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
+}
+
+// The WebAssembly SIMD128 paths.
+template <class Arch, unsigned MB>
+struct sm_wasm_path {
+  TQLIB_KERNEL_INLINE static void matvec(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
+                                          const float* xr, float* y, std::size_t r0, std::size_t r1) noexcept {
+    sm_matvec_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+  }
+  TQLIB_KERNEL_INLINE static void matmul(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
+                                          const float* XR, std::size_t padded_cols, std::size_t T, float* Y, std::size_t rows,
+                                          std::size_t r0, std::size_t r1) noexcept {
+    sm_matmul_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+  }
+};
+
+}  // namespace tqlib::codec::detail

@@ -1,8 +1,8 @@
 #pragma once
 // The fuzzers' seed corpus, generated deterministically so that fuzz/corpus/ can be rebuilt and
 // checked: small valid MV2 v3.0 and v3.1 files (plain, zstd, signed, every registered codec), a
-// delta patch alone and with its base, safetensors files, a sharded model.safetensors.index.json
-// and MV2 JSON headers.
+// delta patch alone and with its base, safetensors files, a sharded model.safetensors.index.json,
+// MV2 JSON headers and GGUF files (every metadata type, every codec ggml shares, v2 and v3).
 //
 //   build-fuzz/fuzz/make_fuzz_corpus fuzz/corpus     rewrites fuzz/corpus/<target>/<name>
 //   tests/format/test_fuzz_corpus.cpp                checks that every seed is valid
@@ -26,6 +26,7 @@
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
 #include "tqlib/format/delta.hpp"
+#include "tqlib/format/gguf_writer.hpp"
 #include "tqlib/format/json_header.hpp"
 #include "tqlib/format/mv2_writer.hpp"
 #include "tqlib/format/safetensors.hpp"
@@ -38,7 +39,7 @@ using namespace tqlib::format;
 inline constexpr std::string_view delta_pair_magic = "TQDELTA1";
 
 struct seed {
-  std::string target;  // fuzz_mv2, fuzz_safetensors, fuzz_json_header
+  std::string target;  // fuzz_mv2, fuzz_safetensors, fuzz_json_header, fuzz_gguf
   std::string name;
   std::vector<std::byte> bytes;
 };
@@ -194,6 +195,49 @@ inline std::vector<seed> make_seeds() {
                    text_bytes(R"({"metadata":{"total_size":32},"weight_map":{)"
                               R"("model.embed_tokens.weight":"model-00001-of-00002.safetensors",)"
                               R"("model.norm.weight":"model-00002-of-00002.safetensors"}})")});
+  }
+
+  // GGUF: every metadata value type (nested arrays too) and a tensor of each ggml type tqlib has
+  // a codec for, at the default alignment; a tokenizer-like file at alignment 1; the same as v2.
+  {
+    const std::size_t cols = 256;
+    const auto w = ramp(2 * cols, 0.25f);
+    std::vector<std::vector<std::byte>> blobs;  // the writer keeps spans of these: no reallocation
+    blobs.reserve(std::size(gguf::ggml_types));
+    gguf::writer g;
+    g.add_string("general.architecture", "qwen2").add_u32("qwen2.block_count", 1).add_f32("qwen2.rope.freq_base", 1e6f);
+    g.add_u8("t.u8", 1).add_i8("t.i8", -1).add_u16("t.u16", 2).add_i16("t.i16", -2).add_i32("t.i32", -3);
+    g.add_u64("t.u64", 4).add_i64("t.i64", -4).add_f64("t.f64", 0.5).add_bool("t.bool", true);
+    const bool bools[] = {true, false};
+    g.add_array("t.bools", gguf::bool_array(bools));
+    g.add_array("t.f32s", gguf::number_array(std::vector<float>{1.f, 2.f}));
+    const gguf::array_value inner[] = {gguf::string_array(std::vector<std::string>{"a", "b"}),
+                                       gguf::string_array(std::vector<std::string>{"c"})};
+    g.add_array("t.nested", gguf::nested_array(inner));
+    for (const auto& t : gguf::ggml_types) {
+      if (!t.codec) continue;
+      const auto* ops = codec::find(*t.codec);
+      if (!ops) continue;
+      blobs.push_back(must(ops->encode(w.data(), 2, cols, {}), "gguf codec seed"));
+      g.add_tensor("blk.0." + std::string(ops->name) + ".weight", *t.codec, {2, cols}, blobs.back());
+    }
+    const auto v3 = must(g.build(), "gguf seed");
+    out.push_back({"fuzz_gguf", "codecs_v3.gguf", v3});
+    auto v2 = v3;
+    store_le<std::uint32_t>(v2.data() + 4, 2);
+    out.push_back({"fuzz_gguf", "codecs_v2.gguf", std::move(v2)});
+
+    gguf::writer tok(1);
+    tok.add_string("tokenizer.ggml.model", "gpt2");
+    tok.add_array("tokenizer.ggml.tokens", gguf::string_array(std::vector<std::string>{"a", "b", "ab", "\xc4\xa0"}));
+    tok.add_array("tokenizer.ggml.token_type", gguf::number_array(std::vector<std::int32_t>{1, 1, 1, 3}));
+    tok.add_array("tokenizer.ggml.merges", gguf::string_array(std::vector<std::string>{"a b"}));
+    tok.add_u32("tokenizer.ggml.eos_token_id", 3);
+    const auto embd = ramp(4 * 8, 1.0f);
+    tok.add_tensor("token_embd.weight", codec::codec_id::f32, {4, 8}, std::as_bytes(std::span(embd)));
+    const auto norm_f16 = f16_bytes(std::vector<float>(8, 1.0f));
+    tok.add_tensor("output_norm.weight", codec::codec_id::f16, {8}, norm_f16);
+    out.push_back({"fuzz_gguf", "tokenizer_align1.gguf", must(tok.build(), "gguf tokenizer seed")});
   }
   return out;
 }

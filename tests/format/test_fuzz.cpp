@@ -11,6 +11,7 @@
 
 #include "../../fuzz/seed_corpus.hpp"
 #include "catch.hpp"
+#include "tqlib/format/gguf.hpp"
 #include "tqlib/format/hf_folder.hpp"
 #include "tqlib/model/config.hpp"
 #include "tqlib/tokenizer/load.hpp"
@@ -47,6 +48,15 @@ void check_valid_seed(const std::string& target, const std::string& name, std::s
       auto v = safetensors::view::parse(bytes);
       REQUIRE(v.ok());
       CHECK_FALSE(v->tensors().empty());
+    }
+  } else if (target == "fuzz_gguf") {
+    auto v = gguf::view::parse(bytes);
+    REQUIRE(v.ok());
+    CHECK_FALSE(v->tensors().empty());
+    for (const auto& name : v->tensor_names()) {
+      auto t = v->tensor(name);  // every seed tensor has a codec and valid bytes
+      INFO(name << (t ? "" : ": " + t.err().message));
+      CHECK((t.ok() && t->has_value()));
     }
   } else {
     REQUIRE(target == "fuzz_mv2");
@@ -111,6 +121,7 @@ TEST_CASE("every generated seed is valid input for its fuzzer", "[fuzz]") {
   CHECK(per_target["fuzz_mv2"] >= 6);
   CHECK(per_target["fuzz_safetensors"] >= 4);
   CHECK(per_target["fuzz_json_header"] >= 3);
+  CHECK(per_target["fuzz_gguf"] >= 3);
   // The seeds cover what they claim: v3.0, zstd, a signature and a delta patch.
   bool v30 = false, zstd_flag = false, signed_flag = false, delta_flag = false;
   for (const auto& s : seeds) {

@@ -45,6 +45,7 @@ class byte_reader {
 
   std::size_t offset() const noexcept { return pos_; }
   std::size_t remaining() const noexcept { return bytes_.size() - pos_; }
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
 
   template <class T>
   result<T> read(std::string_view field) {

@@ -1,6 +1,6 @@
 #pragma once
 // Opening a model for the runtime commands (run, chat, logits, ppl, bench): MODEL is an MV2 file
-// or a Hugging Face folder (config.json + model.safetensors or a sharded
+// or a GGUF file (llama.cpp's, Qwen2/Qwen3), or a Hugging Face folder (config.json + model.safetensors or a sharded
 // model.safetensors.index.json; tokenizer files beside them are optional), or one .safetensors
 // file with config.json in the same folder.
 #include <charconv>
@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "tqlib/format/gguf_model.hpp"
 #include "tqlib/format/hf_folder.hpp"
 #include "tqlib/format/mv2.hpp"
 #include "tqlib/format/tensor_source.hpp"
@@ -36,6 +37,11 @@ inline tqlib::result<std::unique_ptr<tqlib::format::tensor_source>> open_model_s
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     auto f = tqlib::format::hf_folder::open(path);
+    if (!f) return std::move(f).err();
+    return std::unique_ptr<tqlib::format::tensor_source>(std::move(*f));
+  }
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".gguf") {
+    auto f = tqlib::format::gguf::model_source::open(path);
     if (!f) return std::move(f).err();
     return std::unique_ptr<tqlib::format::tensor_source>(std::move(*f));
   }

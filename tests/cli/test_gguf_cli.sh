@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# CLI checks of GGUF files: `tq export-gguf` writes one, and the runtime commands read it as they
+# read the model it came from (usage: $0 PATH/TO/tq). The f32 fixture's logits must be
+# bit-identical through GGUF, and so must q8's (Q8_0 is tqlib's q8 byte for byte); what GGUF
+# cannot hold is refused by name and leaves no file.
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
+tiny=$root/tests/model/fixtures/qwen2_tied_gqa
+# Q8_0 rows are whole blocks of 32: this fixture's widths (96, 320) are multiples of it.
+tiny32=$root/tests/model/fixtures/qwen2_untied_mqa
+ids=3,14,15,92,65,35,89,79
+
+# bad PATTERN CMD...: must fail with a message matching PATTERN.
+bad_msg() {
+  local pattern=$1
+  shift
+  bad "$@"
+  grep -Eq "$pattern" "$work/out" || fail "message does not match '$pattern': $* -> $(cat "$work/out")"
+}
+
+ok "$tq" export-gguf "$tiny" "$work/tiny.gguf"
+ok "$tq" logits "$tiny" --ids "$ids" --out "$work/folder.f32"
+ok "$tq" logits "$work/tiny.gguf" --ids "$ids" --out "$work/gguf.f32"
+cmp -s "$work/folder.f32" "$work/gguf.f32" || fail "f32 logits differ between the folder and its GGUF"
+
+ok "$tq" quantize "$tiny32" "$work/q8.mv2" --codec q8
+ok "$tq" export-gguf "$work/q8.mv2" "$work/q8.gguf"
+ok "$tq" logits "$work/q8.mv2" --ids "$ids" --out "$work/q8-mv2.f32"
+ok "$tq" logits "$work/q8.gguf" --ids "$ids" --out "$work/q8-gguf.f32"
+cmp -s "$work/q8-mv2.f32" "$work/q8-gguf.f32" || fail "q8 logits differ between the MV2 file and its GGUF"
+ok "$tq" run "$work/q8.gguf" --ids "$ids" -n 8 --temp 0 --print-ids
+[ -n "$(tail -n 1 "$work/out")" ] || fail "run on the GGUF generated nothing"
+
+ok "$tq" quantize "$tiny" "$work/q8-200.mv2" --codec q8
+bad_msg "ne\\[0\\] = 200 is not a multiple of the Q8_0 block size" "$tq" export-gguf "$work/q8-200.mv2" "$work/q8-200.gguf"
+ok "$tq" quantize "$tiny" "$work/tq4.mv2" --codec tq4_1s
+bad_msg "tq4_1s, which has no GGUF type" "$tq" export-gguf "$work/tq4.mv2" "$work/tq4.gguf"
+[ -e "$work/tq4.gguf" ] && fail "a refused export left $work/tq4.gguf"
+bad_msg "vocab_remap" "$tq" export-gguf "$root/models/default-float" "$work/pruned.gguf"
+printf 'GGUF\003\000\000\000' >"$work/short.gguf"
+bad_msg "GGUF" "$tq" run "$work/short.gguf" --ids 1,2 -n 1
+
+[ "$fails" = 0 ] && echo "all GGUF CLI checks passed"
+exit "$fails"

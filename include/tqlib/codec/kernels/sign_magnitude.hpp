@@ -12,36 +12,28 @@
 #include "tqlib/simd/vector_ops.hpp"
 #if TQLIB_ISA_AVX512
 #include "tqlib/codec/kernels/sign_magnitude/avx512.hpp"
-namespace tqlib::codec::detail {
-template <class Arch, unsigned MB>
-using sm_integer_path = sm_avx512_path<Arch, MB>;
-template <class Arch>
-inline constexpr bool sm_has_integer_path = true;
-}  // namespace tqlib::codec::detail
+#define TQLIB_SM_INTEGER_PATH sm_avx512_path
 #elif TQLIB_ISA_AVX2
 #include "tqlib/codec/kernels/sign_magnitude/avx2.hpp"
-namespace tqlib::codec::detail {
-template <class Arch, unsigned MB>
-using sm_integer_path = sm_avx2_path<Arch, MB>;
-template <class Arch>
-inline constexpr bool sm_has_integer_path = true;
-}  // namespace tqlib::codec::detail
+#define TQLIB_SM_INTEGER_PATH sm_avx2_path
 #elif TQLIB_ISA_WASM
 #include "tqlib/codec/kernels/sign_magnitude/wasm.hpp"
+#define TQLIB_SM_INTEGER_PATH sm_wasm_path
+#endif
+
 namespace tqlib::codec::detail {
+#ifdef TQLIB_SM_INTEGER_PATH
 template <class Arch, unsigned MB>
-using sm_integer_path = sm_wasm_path<Arch, MB>;
-template <class Arch>
-inline constexpr bool sm_has_integer_path = true;
-}  // namespace tqlib::codec::detail
+using sm_integer_path = TQLIB_SM_INTEGER_PATH<Arch, MB>;
+#undef TQLIB_SM_INTEGER_PATH
 #else
-namespace tqlib::codec::detail {
 template <class Arch, unsigned MB>
 struct sm_integer_path;  // none: the float path
-template <class Arch>
-inline constexpr bool sm_has_integer_path = false;
-}  // namespace tqlib::codec::detail
 #endif
+// Whether this translation unit has an integer path (a complete sm_integer_path).
+template <class Arch>
+inline constexpr bool sm_has_integer_path = requires { sizeof(sm_integer_path<Arch, 0>); };
+}  // namespace tqlib::codec::detail
 
 namespace tqlib::codec {
 

@@ -48,6 +48,13 @@ TEST_CASE("api: open_model reads config, tokenizer, stop ids and chat template",
   auto t = tiny.tokenize("hello");
   REQUIRE(!t);
   CHECK(t.err().message.find("tokenizer") != std::string::npos);
+  // The tokenizer alone, from the MV2 file or from a folder of tokenizer files.
+  auto from_mv2 = tqlib::open_tokenizer(default_model);
+  REQUIRE(from_mv2);
+  CHECK(from_mv2->vocab_size() == m.tokenizer()->vocab_size());
+  auto from_folder = tqlib::open_tokenizer(std::string(TQLIB_SOURCE_DIR) + "/models/qwen2.5-tokenizer");
+  REQUIRE(from_folder);
+  CHECK(!tqlib::open_tokenizer(tiny_model));
 }
 
 TEST_CASE("api: open_model errors name what is wrong", "[api]") {

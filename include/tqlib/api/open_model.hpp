@@ -8,11 +8,14 @@
 //
 // Ownership: a model_handle is a shared, immutable handle; copies share one loaded model, and
 // every session made from it keeps it alive. Concurrent use of one handle from several threads
-// is safe (it is read-only after open_model returns); a session is not.
+// is safe (it is read-only after open_model returns, and tokenize() takes a lock); a session is
+// not. tokenizer() hands out the tokenizer itself: its encode() is not safe to call from two
+// threads at once (use tokenize()), its decoding functions are.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,6 +68,9 @@ struct model_state {
   model::config cfg;
   model::weights weights;  // views into source; copied (cheaply) into each session
   std::optional<tokenizer::qwen_tokenizer> tok;
+  // The tokenizer's pre-tokenizer reuses scratch memory between calls (tokenizer/pretokenizer.hpp),
+  // so encoding is serialised: sessions of one model on several threads share the tokenizer.
+  mutable std::mutex encode_mutex;
   std::vector<std::int32_t> stop_ids;  // config eos + tokenizer eos, model ids
   tokenizer::chat_template_options chat;
   bool signature_verified = false;
@@ -132,6 +138,7 @@ class model_handle {
   // Text to model token ids. parse_special: "<|im_start|>" in the text is the special token.
   result<std::vector<std::int32_t>> tokenize(std::string_view text, bool parse_special = true) const {
     if (!s_->tok) return make_error(errc::unsupported, s_->path + ": the model has no tokenizer files (tokenizer.json or vocab.json): give token ids");
+    std::lock_guard lock(s_->encode_mutex);
     auto ids = s_->tok->encode(text, {parse_special});
     if (!ids) return std::move(ids).err();
     return std::vector<std::int32_t>(ids->begin(), ids->end());
@@ -217,6 +224,23 @@ inline result<model_handle> open_model_bytes(std::span<const std::byte> bytes, s
   auto r = format::mv2::reader::open(bytes, opt.mv2, std::move(keep_alive));
   if (!r) return std::move(r).err();
   return open_model_from(std::unique_ptr<format::tensor_source>(std::move(*r)), "(memory)", opt);
+}
+
+// Only the tokenizer of PATH: a folder (tokenizer files, or a Hugging Face model folder), a
+// tokenizer.json file, or an MV2 file that embeds the tokenizer files. No weights are read.
+inline result<tokenizer::qwen_tokenizer> open_tokenizer(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return tokenizer::load_tokenizer_folder(path);
+  if (detail::has_suffix(path, ".json")) {
+    auto text = tokenizer::read_text_file(path);
+    if (!text) return make_error(errc::io, "cannot read " + path);
+    return tokenizer::qwen_tokenizer::from_tokenizer_json(*text);
+  }
+  auto reader = format::mv2::open_file(path);
+  if (!reader) return std::move(reader).err();
+  auto tok = tokenizer::load_tokenizer(**reader);
+  if (!tok) return make_error(tok.err().code, path + ": " + tok.err().message);
+  return tok;
 }
 
 }  // namespace tqlib

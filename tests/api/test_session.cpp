@@ -188,6 +188,12 @@ TEST_CASE("api: the next call only runs its new tokens and continues as a full r
   REQUIRE(c);
   CHECK(c->stats.prompt_tokens == all.size());
   CHECK(c->tokens == b->tokens);
+
+  auto with_stop = opt;
+  with_stop.stop_strings = {"the"};
+  auto refused = fresh->generate(p2, with_stop);
+  REQUIRE(!refused);
+  CHECK(refused.err().message.find("tokenizer") != std::string::npos);
 }
 
 TEST_CASE("api: chat turns reuse the cache", "[api]") {

@@ -1,6 +1,7 @@
 // tq chat MODEL [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t T] [--ctx C] [--kv-bits B]
 // Interactive chat in the model's template: one user message per line on stdin; the reply
-// streams to stdout. The session keeps the conversation in its KV cache, so each turn only runs
+// streams to stdout, then a line on stderr says how many tokens the turn ran and how many it
+// found in the cache. The session keeps the conversation in its KV cache, so each turn only runs
 // its new tokens.
 #include <cstdio>
 #include <iostream>
@@ -51,7 +52,9 @@ int chat_cmd(tq::args_t args) {
     if (!r) return tq::fail("chat", r.err());
     std::printf("\n");
     std::fflush(stdout);
-    std::fprintf(stderr, "> ");
+    const auto& st = r->stats;
+    std::fprintf(stderr, "[%zu new tokens, %zu from the cache; %zu generated, %.1f tokens/s]\n> ", st.prompt_tokens, st.cached_tokens,
+                 st.generated_tokens, st.decode_tokens_per_second());
   }
   return 0;
 }

@@ -185,7 +185,7 @@ inline result<model_handle> open_model_from(std::unique_ptr<format::tensor_sourc
     for (std::size_t i = 0; i < names.size(); ++i) {
       progress("read", double(i), double(names.size()));
       auto t = s->source->tensor(names[i]);
-      if (!t) return make_error(t.err().code, s->path + ": tensor " + names[i] + ": " + t.err().message);
+      if (!t) return make_error(t.err().code, s->path + ": " + t.err().message);  // the message names the tensor
     }
     if (s->mv2)
       if (auto v = s->mv2->verify_all(); !v) return make_error(v.err().code, s->path + ": " + v.err().message);

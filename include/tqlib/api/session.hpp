@@ -195,6 +195,8 @@ class session {
     const std::size_t run = tokens_.size() - n_cached_ + prompt.size();
     if (run == 0) return make_error(errc::invalid_argument, "empty prompt: nothing to run");
     if (g.max_tokens < 0) return make_error(errc::invalid_argument, "max_tokens must be >= 0");
+    if (!g.stop_strings.empty() && !model_.tokenizer())
+      return make_error(errc::invalid_argument, model_.path() + ": stop strings need text, and the model has no tokenizer files");
     if (tokens_.size() + prompt.size() + std::size_t(g.max_tokens) > std::size_t(context()))
       return make_error(errc::invalid_argument,
                         "prompt (" + std::to_string(prompt.size()) + " tokens) + max_tokens (" + std::to_string(g.max_tokens) +

@@ -189,6 +189,13 @@ TEST_CASE("api: the next call only runs its new tokens and continues as a full r
   CHECK(c->stats.prompt_tokens == all.size());
   CHECK(c->tokens == b->tokens);
 
+  const std::size_t held = fresh->tokens().size();
+  const std::vector<std::int32_t> bad_id = {1, 384};
+  auto outside = fresh->generate(bad_id, opt);
+  REQUIRE(!outside);
+  CHECK(outside.err().message.find("vocabulary") != std::string::npos);
+  CHECK(fresh->tokens().size() == held);
+
   auto with_stop = opt;
   with_stop.stop_strings = {"the"};
   auto refused = fresh->generate(p2, with_stop);

@@ -202,9 +202,13 @@ class session {
                         "prompt (" + std::to_string(prompt.size()) + " tokens) + max_tokens (" + std::to_string(g.max_tokens) +
                             ") exceed the context of " + std::to_string(context()) + " tokens" +
                             (tokens_.empty() ? "" : " (" + std::to_string(tokens_.size()) + " already in the conversation)"));
+    const std::size_t before = tokens_.size();
     tokens_.insert(tokens_.end(), prompt.begin(), prompt.end());
     const auto t0 = clock::now();
-    TQLIB_TRY(qwen_->forward(std::span(tokens_).subspan(n_cached_), int(n_cached_), logits_.data()));
+    if (auto r = qwen_->forward(std::span(tokens_).subspan(n_cached_), int(n_cached_), logits_.data()); !r) {
+      tokens_.resize(before);  // a refused prompt (an id outside the vocabulary) leaves no trace
+      return r;
+    }
     stats_.prompt_tokens = run;
     stats_.prefill_seconds = seconds_since(t0);
     n_cached_ = tokens_.size();

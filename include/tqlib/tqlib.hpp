@@ -8,3 +8,4 @@
 #include "tqlib/format.hpp"
 #include "tqlib/tokenizer.hpp"
 #include "tqlib/model.hpp"
+#include "tqlib/api.hpp"

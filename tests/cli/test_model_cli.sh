@@ -82,6 +82,18 @@ done
 ok "$tq" run "$model" --prompt "The old man" -n 8 --temp 0
 [ -s "$work/out" ] || fail "run --prompt printed no text"
 
+# --stop: the text ends where the stop string starts (the greedy text goes ", the American and ...")
+ok "$tq" run "$model" --prompt "The history of the city" -n 24 --temp 0
+full=$(cat "$work/out")
+ok "$tq" run "$model" --prompt "The history of the city" -n 24 --temp 0 --stop " American"
+[ "$(cat "$work/out")" = "${full%% American*}" ] || fail "run --stop ' American': got '$(cat "$work/out")' from '$full'"
+
+# --- chat: two turns from stdin, the second only runs its own tokens ---------------------------
+ok "$tq" chat "$model" --temp 0 -n 8 <<<$'Hello there\nWhat is the city?'
+read -r new1 cached1 new2 cached2 <<<"$(sed -n 's/.*\[\([0-9]*\) new tokens, \([0-9]*\) from the cache.*/\1 \2/p' "$work/err" | tr '\n' ' ')"
+[ "${cached1:-x}" = 0 ] && [ "${cached2:-0}" -ge "${new1:-0}" ] && [ "${new2:-99}" -lt "$cached2" ] ||
+  fail "chat: the second turn should reuse the first from the cache: $(cat "$work/err")"
+
 # --- sampling: the same seed repeats, another seed differs ------------------------------------
 sample() { ok "$tq" run "$tiny" --ids 1,2,3 -n 24 --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --seed "$1" --print-ids; last_line; }
 s1=$(sample 42)

@@ -1,5 +1,6 @@
 // tq bench MODEL [-t T] [-p 128] [-n 64] [-r 5] [--kv-bits B] [--bw-mib 512]
-// Prompt processing (P tokens from an empty cache) and decode (N tokens after it, greedy),
+// Prompt processing (P tokens from an empty cache) and decode (N steps after it, greedy, through
+// tqlib::session: N + 1 tokens, as the first comes from the prompt's logits),
 // tokens/s, median/min/max over R runs after one warm-up, as llama-bench reports them.
 // Then the decode ceiling that memory bandwidth sets: the read bandwidth measured on T threads
 // over a --bw-mib buffer (0 skips it) divided by the weight bytes read per token.
@@ -16,7 +17,9 @@
 
 #include "cli.hpp"
 #include "command.hpp"
-#include "model_loader.hpp"
+#include "run_args.hpp"
+#include "tqlib/api/session.hpp"
+#include "tqlib/core/rng.hpp"
 #include "tqlib/core/thread_pool.hpp"
 #include "tqlib/simd/dispatch.hpp"
 
@@ -70,43 +73,42 @@ int bench_cmd(tq::args_t args) {
   if (!c.ok()) return tq::usage_error("bench", c.error());
   if (c.positional().size() != 1) return tq::usage_error("bench", "usage: tq bench MODEL [-t T] [-p 128] [-n 64] [-r 5]");
   tqlib::model::run_options ro;
-  ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   const int P = c.number<int>("p", 128), N = c.number<int>("n", 64), R = c.number<int>("r", 5);
   const int bw_mib = c.number<int>("bw-mib", 512);
   if (!c.ok()) return tq::usage_error("bench", c.error());
-  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("bench", *e);
-  if (P < 1 || N < 1 || R < 1 || ro.threads < 1) return tq::usage_error("bench", "-p, -n, -r and -t must be >= 1");
+  if (auto e = tq::run_args(c, ro)) return tq::usage_error("bench", *e);
+  if (P < 1 || N < 1 || R < 1) return tq::usage_error("bench", "-p, -n, -r and -t must be >= 1");
   if (bw_mib < 0) return tq::usage_error("bench", "--bw-mib must be >= 0");
-  auto lm = tq::load_model(c.positional()[0]);
-  if (!lm) return tq::fail("bench", lm.err());
-  const std::size_t bytes_per_token = lm->weights.bytes_per_token();
-  ro.context = P + N;
+  auto m = tqlib::open_model(c.positional()[0]);
+  if (!m) return tq::fail("bench", m.err());
+  const std::size_t bytes_per_token = m->weight_bytes_per_token();
+  ro.context = P + N + 1;
   ro.max_batch = std::min(P, 128);
-  if (ro.context > lm->cfg.max_seq_len) return tq::usage_error("bench", "-p + -n exceeds max_position_embeddings");
-  if (auto r = lm->start(ro); !r) return tq::fail("bench", r.err());
-  auto& m = *lm->model;
+  if (ro.context > m->config().max_seq_len) return tq::usage_error("bench", "-p + -n exceeds max_position_embeddings");
   std::vector<std::int32_t> prompt(static_cast<std::size_t>(P));
   tqlib::xoshiro256ss rng(1);
-  for (auto& t : prompt) t = std::int32_t(rng.next() % std::uint64_t(std::min(lm->cfg.vocab_size, 151643)));
-  std::vector<float> logits(std::size_t(lm->cfg.vocab_size));
+  for (auto& t : prompt) t = std::int32_t(rng.next() % std::uint64_t(std::min(m->config().vocab_size, 151643)));
+  // Greedy, N tokens whatever they are: a stop token must not end a run early.
+  tqlib::generate_options g;
+  g.sampling.temperature = 0;
+  g.max_tokens = N + 1;
+  g.model_stop_ids = false;
   std::vector<double> pp, dec;
-  using clk = std::chrono::steady_clock;
-  for (int rep = 0; rep <= R; ++rep) {
-    const auto t0 = clk::now();
-    if (auto r = m.forward(prompt, 0, logits.data()); !r) return tq::fail("bench", r.err());
-    const auto t1 = clk::now();
-    for (int i = 0; i < N; ++i) {
-      const std::int32_t next = tqlib::model::sampler::argmax(logits);
-      if (auto r = m.forward(std::span(&next, 1), P + i, logits.data()); !r) return tq::fail("bench", r.err());
+  int threads = 0;
+  {
+    auto s = m->new_session(ro);
+    if (!s) return tq::fail("bench", s.err());
+    threads = s->threads();
+    for (int rep = 0; rep <= R; ++rep) {
+      s->reset();
+      auto r = s->generate(prompt, g);
+      if (!r) return tq::fail("bench", r.err());
+      if (rep == 0) continue;  // warm-up
+      pp.push_back(r->stats.prefill_tokens_per_second());
+      dec.push_back(r->stats.decode_tokens_per_second());
     }
-    const auto t2 = clk::now();
-    if (rep == 0) continue;  // warm-up
-    pp.push_back(P / std::chrono::duration<double>(t1 - t0).count());
-    dec.push_back(N / std::chrono::duration<double>(t2 - t1).count());
-  }
+  }  // the KV cache and scratch are freed before the bandwidth buffer
   const stats a = summarize(pp), b = summarize(dec);
-  const int threads = m.threads();
-  lm->model.reset();  // free the KV cache and scratch before the bandwidth buffer
   const double gbps = bw_mib > 0 ? read_bandwidth_gbps(threads, std::size_t(bw_mib)) : 0.0;
   const double ceiling = gbps * 1e9 / double(bytes_per_token);
   std::printf("| threads | test | tokens/s median [min-max] |\n|---|---|---|\n");

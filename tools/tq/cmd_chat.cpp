@@ -1,6 +1,8 @@
 // tq chat MODEL [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t T] [--ctx C] [--kv-bits B]
-// Interactive ChatML: one user message per line on stdin; the reply streams to stdout. The
-// KV cache keeps the conversation, so each turn only runs its new tokens.
+// Interactive chat in the model's template: one user message per line on stdin; the reply
+// streams to stdout, then a line on stderr says how many tokens the turn ran and how many it
+// found in the cache. The session keeps the conversation in its KV cache, so each turn only runs
+// its new tokens.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -8,9 +10,9 @@
 
 #include "cli.hpp"
 #include "command.hpp"
-#include "model_loader.hpp"
+#include "run_args.hpp"
 #include "sampling_args.hpp"
-#include "tqlib/tokenizer/chat_template.hpp"
+#include "tqlib/api/session.hpp"
 
 namespace {
 
@@ -24,71 +26,39 @@ int chat_cmd(tq::args_t args) {
   chat_defaults.top_p = 0.8f;
   chat_defaults.min_p = 0.0f;
   chat_defaults.repeat_penalty = 1.05f;
-  const tqlib::model::sampler_options so = tq::sampling_args(c, chat_defaults);
-  const int n_max = c.number<int>("n", 512);
+  tqlib::generate_options g;
+  g.sampling = tq::sampling_args(c, chat_defaults);
+  g.max_tokens = c.number<int>("n", 512);
   tqlib::model::run_options ro;
-  ro.threads = c.number<int>("t", c.number<int>("threads", 1));
   ro.context = c.number<int>("ctx", 4096);
+  if (auto e = tq::run_args(c, ro)) return tq::usage_error("chat", *e);
   if (!c.ok()) return tq::usage_error("chat", c.error());
-  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("chat", *e);
-  auto lm = tq::load_model(c.positional()[0]);
-  if (!lm) return tq::fail("chat", lm.err());
-  if (!lm->tok) return tq::usage_error("chat", "the model has no tokenizer files");
-  if (auto r = lm->start(ro); !r) return tq::fail("chat", r.err());
-  auto& m = *lm->model;
-  tqlib::tokenizer::chat_template_options co;
-  if (auto tc = lm->source->file("tokenizer_config.json")) {
-    auto j = nlohmann::json::parse(*tc, nullptr, false);
-    if (!j.is_discarded() && j.contains("chat_template") && j["chat_template"].is_string())
-      co = tqlib::tokenizer::chat_options_for_template(j["chat_template"].get<std::string>());
-  }
-  tqlib::model::sampler samp(so);
-  std::vector<float> logits(std::size_t(lm->cfg.vocab_size));
-  std::vector<std::int32_t> history;
-  bool first = true;
+  auto m = tqlib::open_model(c.positional()[0]);
+  if (!m) return tq::fail("chat", m.err());
+  if (!m->tokenizer()) return tq::usage_error("chat", "the model has no tokenizer files");
+  auto s = m->new_session(ro);
+  if (!s) return tq::fail("chat", s.err());
   std::string line;
   std::fprintf(stderr, "> ");
   while (std::getline(std::cin, line)) {
     std::vector<tqlib::tokenizer::chat_message> msgs;
-    std::string text;
-    if (first) {
-      if (auto sys = c.get("system")) msgs.push_back({"system", *sys});
-      msgs.push_back({"user", line});
-      auto t = tqlib::tokenizer::apply_chat_template(msgs, co);
-      if (!t) return tq::fail("chat", t.err());
-      text = *t;
-    } else {  // the previous reply's <|im_end|> is in the cache; close its line and add the turn
-      text = "\n<|im_start|>user\n" + line + "<|im_end|>\n<|im_start|>assistant\n";
-    }
-    first = false;
-    auto ids = lm->tok->encode(text);
-    if (!ids) return tq::fail("chat", ids.err());
-    std::vector<std::int32_t> turn(ids->begin(), ids->end());
-    if (int(history.size() + turn.size()) + n_max > m.context()) {
-      std::fprintf(stderr, "tq chat: context of %d tokens is full\n", m.context());
-      return 1;
-    }
-    if (auto r = m.forward(turn, int(history.size()), logits.data()); !r) return tq::fail("chat", r.err());
-    history.insert(history.end(), turn.begin(), turn.end());
-    tqlib::tokenizer::detokenizer_stream detok(*lm->tok, true);
-    for (int i = 0; i < n_max; ++i) {
-      const std::int32_t next = samp.sample(logits, history);
-      if (auto r = m.forward(std::span(&next, 1), int(history.size()), logits.data()); !r) return tq::fail("chat", r.err());
-      history.push_back(next);
-      if (tqlib::model::is_stop_token(next, lm->stop_ids)) break;
-      const std::string piece = detok.push(tqlib::tokenizer::token_id(next));
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
+    if (auto sys = c.get("system"); sys && s->tokens().empty()) msgs.push_back({"system", *sys});
+    msgs.push_back({"user", line});
+    auto r = s->chat(msgs, g, [](const tqlib::token_event& e) {
+      std::fwrite(e.text.data(), 1, e.text.size(), stdout);
       std::fflush(stdout);
-    }
-    const std::string tail = detok.finish();
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
+      return true;
+    });
+    if (!r) return tq::fail("chat", r.err());
     std::printf("\n");
     std::fflush(stdout);
-    std::fprintf(stderr, "> ");
+    const auto& st = r->stats;
+    std::fprintf(stderr, "[%zu new tokens, %zu from the cache; %zu generated, %.1f tokens/s]\n> ", st.prompt_tokens, st.cached_tokens,
+                 st.generated_tokens, st.decode_tokens_per_second());
   }
   return 0;
 }
 
 }  // namespace
 
-TQ_COMMAND("chat", "chat MODEL [--system TEXT] [-n N] [--temp T] [-t T] [--kv-bits B]: interactive ChatML conversation", chat_cmd);
+TQ_COMMAND("chat", "chat MODEL [--system TEXT] [-n N] [--temp T] [-t T] [--kv-bits B]: interactive chat in the model's template", chat_cmd);

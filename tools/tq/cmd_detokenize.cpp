@@ -6,7 +6,7 @@
 
 #include "cli.hpp"
 #include "command.hpp"
-#include "tokenizer_arg.hpp"
+#include "tqlib/api/open_model.hpp"
 
 namespace {
 
@@ -35,7 +35,7 @@ int run_detokenize(tq::args_t args) {
   if (c.positional().size() != 1 || !c.get("ids")) return tq::usage_error("detokenize", "usage: tq detokenize MODEL_OR_TOKENIZER --ids 1,2,3");
   std::vector<tqlib::tokenizer::token_id> ids;
   if (!parse_ids(*c.get("ids"), ids)) return tq::usage_error("detokenize", "--ids: '" + *c.get("ids") + "' is not a comma-separated list of ids");
-  auto tok = tq::load_tokenizer_arg(c.positional()[0]);
+  auto tok = tqlib::open_tokenizer(c.positional()[0]);
   if (!tok) {
     std::fprintf(stderr, "tq detokenize: %s\n", tok.err().what().c_str());
     return 1;

@@ -7,7 +7,8 @@
 
 #include "cli.hpp"
 #include "command.hpp"
-#include "model_loader.hpp"
+#include "run_args.hpp"
+#include "tqlib/api/open_model.hpp"
 #include "tqlib/format/gguf_export.hpp"
 
 namespace {
@@ -17,7 +18,7 @@ int run_export_gguf(tq::args_t args) {
   if (!c.ok()) return tq::usage_error("export-gguf", c.error());
   if (c.positional().size() != 2) return tq::usage_error("export-gguf", "usage: tq export-gguf MODEL OUT.gguf");
   const std::string in = c.positional()[0], out = c.positional()[1];
-  auto src = tq::open_model_source(in);
+  auto src = tqlib::open_tensor_source(in);
   if (!src) return tq::fail("export-gguf", src.err());
   if (auto r = tqlib::format::gguf::export_gguf(**src, out); !r) return tq::fail("export-gguf", r.err());
   std::printf("wrote %s\n", out.c_str());

@@ -5,7 +5,8 @@
 
 #include "cli.hpp"
 #include "command.hpp"
-#include "model_loader.hpp"
+#include "run_args.hpp"
+#include "tqlib/api/evaluate.hpp"
 #include "tqlib/core/bytes.hpp"
 
 namespace {
@@ -18,25 +19,19 @@ int logits_cmd(tq::args_t args) {
   auto ids = tq::parse_ids(*c.get("ids"));
   if (!ids) return tq::usage_error("logits", "--ids must be comma-separated non-negative integers");
   tqlib::model::run_options ro;
-  ro.threads = c.number<int>("t", c.number<int>("threads", 1));
-  if (!c.ok() || ro.threads < 1) return tq::usage_error("logits", c.ok() ? "-t must be >= 1" : c.error());
-  if (auto e = tq::apply_kv_bits(c, ro)) return tq::usage_error("logits", *e);
-  auto lm = tq::load_model(c.positional()[0]);
-  if (!lm) return tq::fail("logits", lm.err());
-  ro.context = int(ids->size());
-  if (ro.context > lm->cfg.max_seq_len) return tq::usage_error("logits", "more ids than max_position_embeddings");
-  if (auto r = lm->start(ro); !r) return tq::fail("logits", r.err());
-  const std::size_t V = std::size_t(lm->cfg.vocab_size);
-  std::vector<float> logits(ids->size() * V);
-  if (auto r = lm->model->forward(*ids, 0, logits.data(), true); !r) return tq::fail("logits", r.err());
-  std::vector<std::byte> out(logits.size() * 4);
-  for (std::size_t i = 0; i < logits.size(); ++i) tqlib::store_le<float>(out.data() + 4 * i, logits[i]);
+  if (auto e = tq::run_args(c, ro)) return tq::usage_error("logits", *e);
+  auto m = tqlib::open_model(c.positional()[0]);
+  if (!m) return tq::fail("logits", m.err());
+  auto logits = tqlib::compute_logits(*m, *ids, ro);
+  if (!logits) return tq::fail("logits", logits.err());
+  std::vector<std::byte> out(logits->size() * 4);
+  for (std::size_t i = 0; i < logits->size(); ++i) tqlib::store_le<float>(out.data() + 4 * i, (*logits)[i]);
   std::FILE* f = std::fopen(c.get("out")->c_str(), "wb");
   if (!f || std::fwrite(out.data(), 1, out.size(), f) != out.size() || std::fclose(f) != 0) {
     std::fprintf(stderr, "tq logits: cannot write %s\n", c.get("out")->c_str());
     return 1;
   }
-  std::fprintf(stderr, "wrote %zu x %zu float32 logits to %s\n", ids->size(), V, c.get("out")->c_str());
+  std::fprintf(stderr, "wrote %zu x %d float32 logits to %s\n", ids->size(), m->config().vocab_size, c.get("out")->c_str());
   return 0;
 }
 

@@ -5,7 +5,7 @@
 
 #include "cli.hpp"
 #include "command.hpp"
-#include "tokenizer_arg.hpp"
+#include "tqlib/api/open_model.hpp"
 
 namespace {
 
@@ -13,7 +13,7 @@ int run_tokenize(tq::args_t args) {
   tq::cli c(args, {"text"}, {"no-special"});
   if (!c.ok()) return tq::usage_error("tokenize", c.error());
   if (c.positional().size() != 1 || !c.get("text")) return tq::usage_error("tokenize", "usage: tq tokenize MODEL_OR_TOKENIZER --text TEXT");
-  auto tok = tq::load_tokenizer_arg(c.positional()[0]);
+  auto tok = tqlib::open_tokenizer(c.positional()[0]);
   if (!tok) {
     std::fprintf(stderr, "tq tokenize: %s\n", tok.err().what().c_str());
     return 1;

@@ -1,31 +1,21 @@
 #pragma once
-// One loaded model in the wasm engine: the MV2 file (owned bytes), its reader, and the
-// generation state. Loading checks everything before anything runs: the Ed25519 signature
-// against the caller's trusted key (when given), then every tensor is decompressed and its
-// BLAKE2b checksum and codec layout checked, with progress reported per tensor.
-// Generation does exactly what `tq run` does (tools/tq/cmd_run.cpp), one token per step(), so
-// greedy output matches the native tool token for token.
+// One loaded model in the wasm engine, for engine.cpp's C interface: tqlib::open_model_bytes on
+// the downloaded MV2 bytes and one tqlib::session, driven one token per step() so the page stays
+// responsive. Loading checks everything before anything runs: the Ed25519 signature against the
+// caller's trusted key (when given), then every tensor is decompressed and its BLAKE2b checksum
+// and codec layout checked, with progress reported per tensor. The generation loop is the
+// library's (include/tqlib/api/session.hpp), the one `tq run` uses, so greedy output matches the
+// native tool token for token.
 #include <algorithm>
-#include <array>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "tqlib/api/open_model.hpp"
+#include "tqlib/api/session.hpp"
 #include "tqlib/core/result.hpp"
-#include "tqlib/format/mv2.hpp"
-#include "tqlib/format/signature.hpp"
-#include "tqlib/model/config.hpp"
-#include "tqlib/model/qwen.hpp"
-#include "tqlib/model/sampler.hpp"
-#include "tqlib/model/weights.hpp"
-#include "tqlib/tokenizer/chat_template.hpp"
-#include "tqlib/tokenizer/load.hpp"
-#include "tqlib/tokenizer/qwen_tokenizer.hpp"
 
 namespace tqlib::wasm {
 
@@ -65,151 +55,77 @@ class session {
   static constexpr bool has_model_api = true;
 
   static result<std::unique_ptr<session>> load(std::shared_ptr<std::uint8_t> data, std::size_t n, const load_options& opt) {
-    auto progress = [&](const char* stage, double done, double total) {
-      if (opt.progress) opt.progress(stage, done, total);
-    };
-    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.get()), n);
-    format::mv2::reader_options ro;
+    model_options mo;
+    if (opt.trusted_key) mo.trusted_keys.push_back(*opt.trusted_key);
+    mo.read_all_tensors = true;
     // The page's memory tops out at 4 GiB; refuse early what cannot fit rather than fail midway.
-    ro.max_decompressed_bytes = std::uint64_t(3) << 30;
-    auto r = format::mv2::reader::open(bytes, ro, data);
-    if (!r) return std::move(r).err();
-    auto& rd = **r;
-    if (opt.trusted_key) {
-      progress("verify", 0, 1);
-      TQLIB_TRY(rd.verify_signature(std::span(&*opt.trusted_key, 1)));
-      progress("verify", 1, 1);
-    }
-    const std::size_t nt = rd.tensors().size();
-    for (std::size_t i = 0; i < nt; ++i) {
-      progress("decompress", double(i), double(nt));
-      auto b = rd.tensor_bytes(i);
-      if (!b) return std::move(b).err();
-    }
-    TQLIB_TRY(rd.verify_all());  // the embedded files' checksums too (tensors are done above)
-    progress("decompress", double(nt), double(nt));
-
-    std::unique_ptr<session> s(new session());
-    s->size_ = n;
-    s->signed_ = rd.is_signed();
-    s->verified_ = opt.trusted_key.has_value();
-    s->reader_ = std::move(*r);
-    auto text = s->reader_->read_file("config.json");
-    if (!text) return std::move(text).err();
-    if (!*text) return make_error(errc::invalid_argument, "the model has no config.json (not a Qwen model file)");
-    auto cfg = model::parse_config(**text);
-    if (!cfg) return std::move(cfg).err();
-    s->cfg_ = *cfg;
-    auto w = model::load_weights(*s->reader_, s->cfg_);
-    if (!w) return std::move(w).err();
-    s->stop_ids_ = s->cfg_.eos_ids;
-    if (s->reader_->file("tokenizer.json") || s->reader_->file("vocab.json")) {
-      auto tok = tokenizer::load_tokenizer(*s->reader_);
-      if (!tok) return std::move(tok).err();
-      for (auto id : tok->eos_ids()) s->stop_ids_.push_back(std::int32_t(id));
-      s->tok_.emplace(std::move(*tok));
-    } else {
+    mo.mv2.max_decompressed_bytes = std::uint64_t(3) << 30;
+    mo.run.threads = opt.threads;
+    mo.run.context = 4096;  // capped at the model's max_position_embeddings
+    if (opt.progress)  // the page names the tensor stage "decompress"
+      mo.progress = [&](std::string_view stage, double done, double total) {
+        opt.progress(stage == "read" ? "decompress" : std::string(stage).c_str(), done, total);
+      };
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.get()), n);
+    auto m = open_model_bytes(bytes, data, mo);
+    if (!m) return std::move(m).err();
+    if (!m->tokenizer())
       return make_error(errc::unsupported, "the model has no tokenizer files (tokenizer.json / vocab.json), so it cannot take text");
-    }
-    if (auto tc = s->reader_->file("tokenizer_config.json")) {
-      auto j = nlohmann::json::parse(*tc, nullptr, false);
-      if (!j.is_discarded() && j.contains("chat_template") && j["chat_template"].is_string())
-        s->chat_ = tokenizer::chat_options_for_template(j["chat_template"].get<std::string>());
-    }
-    model::run_options run;
-    run.threads = opt.threads;
-    run.context = std::min(s->cfg_.max_seq_len, 4096);
-    auto q = model::qwen::create(s->cfg_, std::move(*w), run);
-    if (!q) return std::move(q).err();
-    s->model_ = std::move(*q);
-    s->logits_.resize(std::size_t(s->cfg_.vocab_size));
-    return s;
+    auto s = m->new_session();
+    if (!s) return std::move(s).err();
+    return std::unique_ptr<session>(new session(n, std::move(*s)));
   }
 
   std::string info_json() const {
-    const auto sizes = reader_->tensor_sizes();
-    return "{\"file_bytes\":" + std::to_string(size_) + ",\"tensors\":" + std::to_string(reader_->tensors().size()) +
+    const auto& m = session_.model();
+    const auto sizes = m.mv2()->tensor_sizes();
+    return "{\"file_bytes\":" + std::to_string(size_) + ",\"tensors\":" + std::to_string(m.mv2()->tensors().size()) +
            ",\"stored_bytes\":" + std::to_string(sizes.stored) + ",\"raw_bytes\":" + std::to_string(sizes.raw) +
-           ",\"signed\":" + (signed_ ? "true" : "false") + ",\"signature_verified\":" + (verified_ ? "true" : "false") +
-           ",\"vocab_size\":" + std::to_string(cfg_.vocab_size) + ",\"context\":" + std::to_string(std::min(cfg_.max_seq_len, 4096)) +
-           ",\"threads\":" + std::to_string(model_->threads()) + ",\"can_generate\":true}";
+           ",\"signed\":" + (m.mv2()->is_signed() ? "true" : "false") +
+           ",\"signature_verified\":" + (m.signature_verified() ? "true" : "false") +
+           ",\"vocab_size\":" + std::to_string(m.config().vocab_size) + ",\"context\":" + std::to_string(session_.context()) +
+           ",\"threads\":" + std::to_string(session_.threads()) + ",\"can_generate\":true}";
   }
 
-  // Tokenizes `prompt` and runs it through the model (tq run's prompt phase).
+  // Tokenizes `prompt` and runs it through the model (tq run's prompt phase), from an empty cache.
   result<void> begin(const std::string& prompt, const generate_options& g) {
     reset();
     std::string full = prompt;
     if (g.chat) {
-      auto t = tokenizer::apply_chat_template({tokenizer::chat_message{"user", prompt}}, chat_);
+      auto t = session_.model().render_chat({tokenizer::chat_message{"user", prompt}});
       if (!t) return std::move(t).err();
       full = *t;
     }
-    auto ids = tok_->encode(full);
+    auto ids = session_.model().tokenize(full);
     if (!ids) return std::move(ids).err();
-    for (auto id : *ids) history_.push_back(std::int32_t(id));
-    if (history_.empty()) return make_error(errc::invalid_argument, "empty prompt");
-    const int context = std::min(cfg_.max_seq_len, 4096);
-    if (std::int64_t(history_.size()) + std::max(g.max_tokens, 1) > context)
-      return make_error(errc::invalid_argument, "prompt (" + std::to_string(history_.size()) + " tokens) + max tokens (" +
-                                                    std::to_string(g.max_tokens) + ") exceed the context of " + std::to_string(context));
-    max_tokens_ = std::max(g.max_tokens, 0);
-    sampler_.emplace(g.sampling);
-    detok_.emplace(*tok_, true);
-    TQLIB_TRY(model_->forward(history_, 0, logits_.data()));
-    pos_ = int(history_.size());
-    active_ = true;
-    return {};
+    tqlib::generate_options go;
+    go.sampling = g.sampling;
+    go.max_tokens = std::max(g.max_tokens, 0);
+    return session_.begin(*ids, go);
   }
 
   // >= 0: the next token (its text in piece()); -1: finished (piece() holds any text the
   // detokenizer still held back).
   result<int> step() {
-    piece_.clear();
-    if (!active_) return -1;
-    if (produced_ >= max_tokens_) return finish();
-    const std::int32_t next = sampler_->sample(logits_, history_);
-    if (model::is_stop_token(next, stop_ids_)) return finish();
-    ++produced_;
-    history_.push_back(next);
-    piece_ = detok_->push(tokenizer::token_id(next));
-    if (produced_ < max_tokens_) TQLIB_TRY(model_->forward(std::span(&history_.back(), 1), pos_++, logits_.data()));
-    return int(next);
+    auto s = session_.step();
+    if (!s) return std::move(s).err();
+    piece_ = std::move(s->text);
+    return int(s->token);
   }
 
   const std::string& piece() const noexcept { return piece_; }
 
   void reset() {
-    history_.clear();
+    session_.reset();
     piece_.clear();
-    produced_ = 0;
-    pos_ = 0;
-    active_ = false;
   }
 
  private:
-  session() = default;
-
-  int finish() {
-    piece_ = detok_ ? detok_->finish() : std::string();
-    active_ = false;
-    return -1;
-  }
+  session(std::size_t n, tqlib::session s) : size_(n), session_(std::move(s)) {}
 
   std::size_t size_ = 0;
-  bool signed_ = false, verified_ = false;
-  std::unique_ptr<format::mv2::reader> reader_;  // owns (a reference to) the file bytes
-  model::config cfg_;
-  std::optional<tokenizer::qwen_tokenizer> tok_;
-  tokenizer::chat_template_options chat_;
-  std::vector<std::int32_t> stop_ids_;
-  std::unique_ptr<model::qwen> model_;
-  std::vector<float> logits_;
-  std::vector<std::int32_t> history_;
-  std::optional<model::sampler> sampler_;
-  std::optional<tokenizer::detokenizer_stream> detok_;
+  tqlib::session session_;
   std::string piece_;
-  int max_tokens_ = 0, produced_ = 0, pos_ = 0;
-  bool active_ = false;
 };
 
 }  // namespace tqlib::wasm

@@ -96,9 +96,27 @@ struct quantize_policy {
   }
 };
 
+// Where a tensor's codec came from: the precedence above (override, keep, role), or, when a
+// model is quantized (api/quantize.hpp), an imported checkpoint layer kept as stored, or the
+// fallback codec after the chosen one refused the tensor.
+enum class decision_source { role, keep_pattern, override_pattern, imported, fallback };
+
+inline std::string_view source_name(decision_source s) {
+  switch (s) {
+    case decision_source::role: return "role";
+    case decision_source::keep_pattern: return "keep";
+    case decision_source::override_pattern: return "override";
+    case decision_source::imported: return "imported";
+    case decision_source::fallback: return "fallback";
+  }
+  return "role";
+}
+
 struct quantize_decision {
   std::string codec;
   tensor_role role = tensor_role::other;
+  decision_source source = decision_source::role;
+  std::string pattern;  // the keep pattern or override rule (PATTERN=CODEC) that matched
   std::string reason;  // "linear", "keep 'lm_head'", "override 'layers.0.*=q8'", ...
   bool quantized = false;  // the codec is linear_codec / an override, not a plain keep
 };
@@ -109,7 +127,9 @@ inline quantize_decision decide(const quantize_policy& p, std::string_view name,
   for (const auto& r : p.overrides) {
     if (pattern_matches(r.pattern, name)) {
       d.codec = r.codec;
-      d.reason = "override '" + r.pattern + "=" + r.codec + "'";
+      d.source = decision_source::override_pattern;
+      d.pattern = r.pattern + "=" + r.codec;
+      d.reason = "override '" + d.pattern + "'";
       d.quantized = r.codec != p.keep_codec;
       return d;
     }
@@ -117,6 +137,8 @@ inline quantize_decision decide(const quantize_policy& p, std::string_view name,
   for (const auto& k : p.keep) {
     if (pattern_matches(k, name)) {
       d.codec = p.keep_codec;
+      d.source = decision_source::keep_pattern;
+      d.pattern = k;
       d.reason = "keep '" + k + "'";
       return d;
     }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/codec/kernels/int8_engine/avx2.hpp"
@@ -30,6 +31,15 @@ TQLIB_KERNEL_INLINE __m512i dot_u8_i8(__m512i acc, __m512i u, __m512i x) noexcep
 #else
   return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
 #endif
+}
+
+// scale_bits2 of layouts whose blocks of BlockBytes bytes start with their f16 scale (q8, q4_0).
+template <std::size_t BlockBytes>
+TQLIB_KERNEL_INLINE std::uint32_t leading_scale_bits2(const std::byte* row, std::size_t b) noexcept {
+  std::uint16_t s0, s1;
+  std::memcpy(&s0, row + b * BlockBytes, 2);
+  std::memcpy(&s1, row + (b + 1) * BlockBytes, 2);
+  return std::uint32_t(s0) | std::uint32_t(s1) << 16;
 }
 
 template <class Arch, class Layout>

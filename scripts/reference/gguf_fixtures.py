@@ -6,7 +6,8 @@ puts gguf-py on PYTHONPATH and picks a python3 that has numpy.
   gguf_fixtures.py write OUT_DIR
       OUT_DIR/gguf_py_reference.gguf: every metadata value type (nested arrays too), alignment 64,
       and tensors F32, F16, BF16, Q8_0, Q4_0, TQ1_0, TQ2_0 quantized by gguf-py (each with an F32
-      '<name>.ref' that gguf-py's dequantize() makes of it), plus a Q4_K tensor of raw bytes.
+      '<name>.ref' that gguf-py's dequantize() makes of it), Q4_1, Q5_0, Q5_1 likewise, Q4_K, Q5_K, Q6_K byte
+      patterns with their dequantize(), and a Q2_K tensor tqlib refuses.
       OUT_DIR/gguf_py_reference.json: what gguf-py's GGUFReader reads back from that file (every
       key with its type and value, every tensor with its type, ne, absolute data offset and size),
       which the C++ test compares tqlib's reader against.
@@ -82,14 +83,24 @@ def write(out_dir):
     w.add_tensor("f16.mat", ramp(16, 1.5).astype(np.float16).reshape(2, 8))
     for name, qt, shape, scale in [("bf16.mat", Q.BF16, (2, 8), 3.0), ("q8_0.mat", Q.Q8_0, (2, 64), 0.8),
                                    ("q4_0.mat", Q.Q4_0, (2, 64), 0.6), ("tq1_0.mat", Q.TQ1_0, (1, 256), 0.9),
-                                   ("tq2_0.mat", Q.TQ2_0, (1, 256), 0.7)]:
+                                   ("tq2_0.mat", Q.TQ2_0, (1, 256), 0.7), ("q4_1.mat", Q.Q4_1, (2, 64), 0.5),
+                                   ("q5_0.mat", Q.Q5_0, (2, 64), 0.9), ("q5_1.mat", Q.Q5_1, (2, 64), 1.1)]:
         x = ramp(int(np.prod(shape)), scale, 0.3).reshape(shape)
         if qt in (Q.TQ1_0, Q.TQ2_0):
             x = np.round(x / scale) * scale * 0.5  # ternary-valued, as a BitNet weight would be
         packed = quants.quantize(x, qt)
         w.add_tensor(name, packed, raw_dtype=qt)
         w.add_tensor(name + ".ref", quants.dequantize(packed, qt).astype(np.float32))
-    w.add_tensor("q4_k.raw", (np.arange(144, dtype=np.uint32) * 7 % 251).astype(np.uint8).reshape(1, 144), raw_dtype=Q.Q4_K)
+    # gguf-py has no K-quant quantizer: byte patterns (with finite f16 scales) and its dequantize().
+    for name, qt, size, scale_at in [("q4_k.raw", Q.Q4_K, 144, (0, 2)), ("q5_k.raw", Q.Q5_K, 176, (0, 2)),
+                                     ("q6_k.raw", Q.Q6_K, 210, (208,))]:
+        raw = (np.arange(2 * size, dtype=np.uint32) * 7 % 251).astype(np.uint8).reshape(2, size)
+        for at in scale_at:
+            raw[:, at:at + 2] = np.array([0.0123, -0.0042], dtype=np.float16).view(np.uint8).reshape(2, 2)
+        w.add_tensor(name, raw, raw_dtype=qt)
+        w.add_tensor(name + ".ref", quants.dequantize(raw, qt).astype(np.float32))
+    # A type tqlib has no codec for.
+    w.add_tensor("q2_k.raw", (np.arange(84, dtype=np.uint32) * 5 % 251).astype(np.uint8).reshape(1, 84), raw_dtype=Q.Q2_K)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

@@ -121,8 +121,8 @@ TEST_CASE("the layout catalog agrees with every codec's ops", "[codec][catalog]"
     REQUIRE(blob);
     CHECK(l->validate(*blob, rows, cols));
     CHECK(c->validate(*blob, rows, cols));
-    // A truncated blob, then a NaN scale (at the start of the row for most codecs; tq1_0 and
-    // tq2_0 keep theirs at the end of a block; trit2's is an f32, and AQLM's first bytes are a
+    // A truncated blob, then a NaN scale (at the start of the row for most codecs; tq1_0, tq2_0
+    // and q6_k keep theirs at the end of a block; trit2's is an f32, and AQLM's first bytes are a
     // magic): both refused, with the same message.
     std::vector<std::byte> bad(blob->begin(), blob->end() - 1);
     auto lv = l->validate(bad, rows, cols), cv = c->validate(bad, rows, cols);
@@ -133,7 +133,7 @@ TEST_CASE("the layout catalog agrees with every codec's ops", "[codec][catalog]"
     if (c->id != codec_id::aqlm && c->id != codec_id::trit2) {
       const std::uint16_t nan16 = 0x7e00, nan_bf16 = 0x7fc0;
       if (c->id == codec_id::f32) store_le(bad.data(), std::numeric_limits<float>::quiet_NaN());
-      else store_le(bad.data() + (c->id == codec_id::tq1_0 ? 52 : c->id == codec_id::tq2_0 ? 64 : 0),
+      else store_le(bad.data() + (c->id == codec_id::tq1_0 ? 52 : c->id == codec_id::tq2_0 ? 64 : c->id == codec_id::q6_k ? 208 : 0),
                     c->id == codec_id::bf16 ? nan_bf16 : nan16);
     } else {
       bad[0] = std::byte{0xff}, bad[1] = std::byte{0xff}, bad[2] = std::byte{0xff}, bad[3] = std::byte{0xff};

@@ -410,9 +410,13 @@ TEST_CASE("tqlib reads exactly what llama.cpp's gguf-py wrote", "[gguf]") {
     CHECK(t.size == want["bytes"].get<std::uint64_t>());
   }
 
-  // The quantized tensors decode through tqlib's codecs to exactly what gguf-py's dequantize()
-  // made of them: tqlib's q8, q4_0, tq1_0 and tq2_0 are ggml's Q8_0, Q4_0, TQ1_0, TQ2_0 blocks.
-  for (const char* name : {"bf16.mat", "q8_0.mat", "q4_0.mat", "tq1_0.mat", "tq2_0.mat"}) {
+  // The quantized tensors decode through tqlib's codecs to what gguf-py's dequantize() made of
+  // them: tqlib's q8, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, tq1_0 and tq2_0 are ggml's blocks.
+  // Exactly, except where tqlib folds a block's min into one offset per block (q4_1, q5_1, q4_k,
+  // q5_k: scale * (c - centre) + (centre * scale - min), a few float roundings of the row's
+  // largest weight; gguf-py computes in float32 too).
+  for (const char* name : {"bf16.mat", "q8_0.mat", "q4_0.mat", "tq1_0.mat", "tq2_0.mat", "q4_1.mat", "q5_0.mat", "q5_1.mat",
+                           "q4_k.raw", "q5_k.raw", "q6_k.raw"}) {
     INFO(name);
     auto q = v->tensor(name);
     REQUIRE(q.ok());
@@ -425,12 +429,17 @@ TEST_CASE("tqlib reads exactly what llama.cpp's gguf-py wrote", "[gguf]") {
     const auto* ops = codec::find(tv.codec);
     REQUIRE(ops);
     const std::size_t rows = tv.shape[0], cols = tv.shape[1];
+    const bool folded_min = tv.codec == codec::codec_id::q4_1 || tv.codec == codec::codec_id::q5_1 ||
+                            tv.codec == codec::codec_id::q4_k || tv.codec == codec::codec_id::q5_k;
     std::vector<float> row(cols);
     for (std::size_t r = 0; r < rows; ++r) {
       ops->decode_row(tv.bytes, rows, cols, r, row.data());
+      float row_max = 0.f;
+      for (std::size_t c = 0; c < cols; ++c) row_max = std::max(row_max, std::abs(load_le<float>((*ref)->bytes.data() + 4 * (r * cols + c))));
       for (std::size_t c = 0; c < cols; ++c) {
         const float want = load_le<float>((*ref)->bytes.data() + 4 * (r * cols + c));
-        if (row[c] != want) FAIL_CHECK("row " << r << " col " << c << ": tqlib " << row[c] << ", gguf-py " << want);
+        if (folded_min ? !(std::abs(row[c] - want) <= 1e-6f * row_max) : row[c] != want)
+          FAIL_CHECK("row " << r << " col " << c << ": tqlib " << row[c] << ", gguf-py " << want);
       }
     }
   }
@@ -439,15 +448,17 @@ TEST_CASE("tqlib reads exactly what llama.cpp's gguf-py wrote", "[gguf]") {
   CHECK(v->tensor("tq1_0.mat")->value().codec == codec::codec_id::tq1_0);
   CHECK(v->tensor("tq2_0.mat")->value().codec == codec::codec_id::tq2_0);
   CHECK(v->tensor("f16.mat")->value().codec == codec::codec_id::f16);
+  CHECK(v->tensor("q4_k.raw")->value().codec == codec::codec_id::q4_k);
+  CHECK(v->tensor("q6_k.raw")->value().codec == codec::codec_id::q6_k);
 
   // A type tqlib has no codec for is reported by name, never served as garbage.
-  const auto* k = v->find_tensor("q4_k.raw");
+  const auto* k = v->find_tensor("q2_k.raw");
   REQUIRE(k);
-  CHECK(k->type->name == "Q4_K");
-  auto kt = v->tensor("q4_k.raw");
+  CHECK(k->type->name == "Q2_K");
+  auto kt = v->tensor("q2_k.raw");
   REQUIRE_FALSE(kt.ok());
   CHECK(kt.err().code == errc::unsupported);
-  CHECK(kt.err().message.find("unsupported ggml type Q4_K for tensor 'q4_k.raw'") == 0);
+  CHECK(kt.err().message.find("unsupported ggml type Q2_K for tensor 'q2_k.raw'") == 0);
   CHECK_FALSE(gguf::view::codec_of(*k).ok());
 
   // Every prefix is refused until the last tensor's last byte; the padding after it is optional.

@@ -16,6 +16,12 @@
 #include "tqlib/codec/dense.hpp"
 #include "tqlib/codec/detail/int8_layout.hpp"
 #include "tqlib/codec/q4_0_layout.hpp"
+#include "tqlib/codec/q4_1_layout.hpp"
+#include "tqlib/codec/q4_k_layout.hpp"
+#include "tqlib/codec/q5_0_layout.hpp"
+#include "tqlib/codec/q5_1_layout.hpp"
+#include "tqlib/codec/q5_k_layout.hpp"
+#include "tqlib/codec/q6_k_layout.hpp"
 #include "tqlib/codec/q8_layout.hpp"
 #include "tqlib/codec/sign_magnitude_layout.hpp"
 #include "tqlib/codec/ternary_layout.hpp"
@@ -58,6 +64,12 @@ inline std::span<const layout_info> all_layouts() {
       detail::dense_layout_info(bf16_ops()),
       detail::int8_layout_info<q8_format>(),
       detail::int8_layout_info<q4_0_format>(),
+      detail::int8_layout_info<q4_1_format>(),
+      detail::int8_layout_info<q5_0_format>(),
+      detail::int8_layout_info<q5_1_format>(),
+      detail::int8_layout_info<q4_k_format>(),
+      detail::int8_layout_info<q5_k_format>(),
+      detail::int8_layout_info<q6_k_format>(),
       detail::int8_layout_info<tq1_0_format>(),
       detail::int8_layout_info<tq2_0_format>(),
       detail::int8_layout_info<ternary_format>(),

@@ -36,6 +36,12 @@ enum class codec_id : std::uint16_t {
   trit2 = 13,    // seed 004: depth-2 balanced trits (9 levels), group 16
   aqlm = 14,     // seed 003: additive codebooks, configuration in the blob header
   q4_0 = 15,     // llama.cpp Q4_0 (benchmark baseline)
+  q4_1 = 16,     // llama.cpp Q4_1, Q5_0, Q5_1 (GGUF files: llama-quantize's fallback for rows
+  q5_0 = 17,     //   that are not whole 256-weight super-blocks)
+  q5_1 = 18,
+  q4_k = 19,     // llama.cpp K-quants (Q4_K_M and friends), 256-weight super-blocks
+  q5_k = 20,
+  q6_k = 21,
 };
 
 // Options that change how a matrix is encoded (not how it is decoded).

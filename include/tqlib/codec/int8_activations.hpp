@@ -22,6 +22,7 @@ struct act_view {
   const float* d;             // one scale per block
   const std::int32_t* bias4;  // blocks * 8: -128 * (sum of each 4 consecutive q), see below
   std::size_t blocks;
+  const float* dsum;          // one per block: d * (sum of its q), see below
 };
 
 struct int8_activations {
@@ -33,8 +34,11 @@ struct int8_activations {
   // each lane's accumulator at -128 * (its 4 activations' sum), so the lane ends at exactly
   // sum w*q. Precomputed here once per activation vector instead of once per weight row.
   std::vector<std::int32_t> bias4;
+  // Codecs whose weights are scale * code + offset per block (q4_1, q5_1, q4_k, q5_k; ggml's
+  // "min") add offset * dsum[b] per block: the offset times the block's activations, as quantized.
+  std::vector<float> dsum;
 
-  act_view view() const noexcept { return {q.data(), d.data(), bias4.data(), blocks}; }
+  act_view view() const noexcept { return {q.data(), d.data(), bias4.data(), blocks, dsum.data()}; }
 };
 
 namespace detail {
@@ -65,6 +69,7 @@ inline void quantize_activations(const float* x, std::size_t cols, int8_activati
   a.q.assign(a.blocks * act_block, 0);
   a.d.assign(a.blocks, 0.f);
   a.bias4.assign(a.blocks * act_block / 4, 0);
+  a.dsum.assign(a.blocks, 0.f);
   for (std::size_t b = 0; b < a.blocks; ++b) {
     const std::size_t begin = b * act_block, n = std::min(cols, begin + act_block) - begin;
     const float amax = detail::activation_amax(x + begin, n);
@@ -80,6 +85,11 @@ inline void quantize_activations(const float* x, std::size_t cols, int8_activati
   }
   for (std::size_t l = 0; l < a.bias4.size(); ++l)
     a.bias4[l] = -128 * (a.q[4 * l] + a.q[4 * l + 1] + a.q[4 * l + 2] + a.q[4 * l + 3]);
+  for (std::size_t b = 0; b < a.blocks; ++b) {
+    std::int32_t sum = 0;
+    for (std::size_t j = 0; j < act_block; ++j) sum += a.q[b * act_block + j];
+    a.dsum[b] = a.d[b] * float(sum);
+  }
 }
 
 }  // namespace tqlib::codec

@@ -8,6 +8,12 @@
 // --- codec headers ---
 #include "tqlib/codec/dense.hpp"
 #include "tqlib/codec/q4_0.hpp"
+#include "tqlib/codec/q4_1.hpp"
+#include "tqlib/codec/q4_k.hpp"
+#include "tqlib/codec/q5_0.hpp"
+#include "tqlib/codec/q5_1.hpp"
+#include "tqlib/codec/q5_k.hpp"
+#include "tqlib/codec/q6_k.hpp"
 #include "tqlib/codec/q8.hpp"
 #include "tqlib/codec/ternary.hpp"
 #include "tqlib/codec/trit.hpp"
@@ -27,6 +33,12 @@ inline std::span<const codec_ops* const> all_codecs() {
       &bf16_ops(),
       &q8_ops(),
       &q4_0_ops(),
+      &q4_1_ops(),
+      &q5_0_ops(),
+      &q5_1_ops(),
+      &q4_k_ops(),
+      &q5_k_ops(),
+      &q6_k_ops(),
       &tq1_0_ops(),
       &tq2_0_ops(),
       &ternary_ops(),

@@ -115,16 +115,16 @@ inline constexpr ggml_type_info ggml_types[] = {
     {0, "F32", 1, 4, codec::codec_id::f32},
     {1, "F16", 1, 2, codec::codec_id::f16},
     {2, "Q4_0", 32, 18, codec::codec_id::q4_0},   // f16 d + 16 bytes of nibbles
-    {3, "Q4_1", 32, 20, std::nullopt},            // f16 d, f16 m + 16
-    {6, "Q5_0", 32, 22, std::nullopt},            // f16 d + 4 (qh) + 16
-    {7, "Q5_1", 32, 24, std::nullopt},            // f16 d, f16 m + 4 + 16
+    {3, "Q4_1", 32, 20, codec::codec_id::q4_1},   // f16 d, f16 m + 16
+    {6, "Q5_0", 32, 22, codec::codec_id::q5_0},   // f16 d + 4 (qh) + 16
+    {7, "Q5_1", 32, 24, codec::codec_id::q5_1},   // f16 d, f16 m + 4 + 16
     {8, "Q8_0", 32, 34, codec::codec_id::q8},     // f16 d + 32 int8
     {9, "Q8_1", 32, 36, std::nullopt},            // f16 d, f16 s + 32
     {10, "Q2_K", 256, 84, std::nullopt},          // 2 + 2 + 16 + 64
     {11, "Q3_K", 256, 110, std::nullopt},         // 2 + 64 + 32 + 12
-    {12, "Q4_K", 256, 144, std::nullopt},         // 2 + 2 + 128 + 12
-    {13, "Q5_K", 256, 176, std::nullopt},         // 2 + 2 + 128 + 32 + 12
-    {14, "Q6_K", 256, 210, std::nullopt},         // 2 + 128 + 64 + 16
+    {12, "Q4_K", 256, 144, codec::codec_id::q4_k},  // 2 + 2 + 128 + 12
+    {13, "Q5_K", 256, 176, codec::codec_id::q5_k},  // 2 + 2 + 128 + 32 + 12
+    {14, "Q6_K", 256, 210, codec::codec_id::q6_k},  // 2 + 128 + 64 + 16
     {15, "Q8_K", 256, 292, std::nullopt},         // 4 + 256 + 32
     {16, "IQ2_XXS", 256, 66, std::nullopt},       // 2 + 64
     {17, "IQ2_XS", 256, 74, std::nullopt},        // 2 + 64 + 8

@@ -3,8 +3,8 @@
 // the layout llama.cpp's convert_hf_to_gguf.py produces: gguf-py's tensor names
 // (gguf_model.hpp), the {arch}.* hyperparameters, and the byte-level BPE tokenizer as
 // tokenizer.ggml.tokens / token_type / merges. Tensors whose codec has a ggml type (f32, f16,
-// bf16, q8 = Q8_0, q4_0, tq1_0, tq2_0) are written as they are; any other codec is refused with
-// the tensor's name (quantize to one of those first).
+// bf16, q8 = Q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, tq1_0, tq2_0) are written as they are;
+// any other codec is refused with the tensor's name (quantize to one of those first).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -161,7 +161,7 @@ inline result<void> export_gguf(const tensor_source& src, const std::string& pat
     if (!ggml_type_of((*t)->codec)) {
       const auto ref = find_codec((*t)->codec);
       return detail::export_error(errc::unsupported, "tensor '" + name + "' is " + std::string(ref ? ref->name : "?") +
-                                                         ", which has no GGUF type (f32, f16, bf16, q8, q4_0, tq1_0, tq2_0 have)");
+                                                         ", which has no GGUF type (f32, f16, bf16, q8, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, tq1_0, tq2_0 have)");
     }
     w.add_tensor(*g, (*t)->codec, (*t)->shape, (*t)->bytes);  // bytes stay the source's until write()
   }

@@ -53,6 +53,22 @@ void int8_matmul(std::span<const std::byte> blob, std::size_t rows, std::size_t 
   simd::dispatch<Kernels>([&](auto k) { decltype(k)::matmul(blob.data(), rows, cols, views.data(), T, Y, r0, r1); });
 }
 
+// Layouts whose weights are scale * code + offset per 32-block (ggml's Q4_1/Q5_1 "m" and the
+// K-quants' "min") give the offset of block b as block_offset(row, cols, b); the kernels add
+// offset * (the block's activations) once per block, from act_view::dsum.
+template <class Layout>
+inline constexpr bool has_block_offsets = requires(const std::byte* row, std::size_t n) {
+  { Layout::block_offset(row, n, n) };
+};
+
+// sum over blocks b of block_offset(b) * dsum[b]: what a row's offsets add to its dot product.
+template <class Layout>
+TQLIB_KERNEL_INLINE float block_offsets_dot(const std::byte* row, std::size_t cols, const act_view& a) noexcept {
+  float s = 0.f;
+  for (std::size_t b = 0; b < a.blocks; ++b) s += Layout::block_offset(row, cols, b) * a.dsum[b];
+  return s;
+}
+
 // Scalar integer reference for any layout: the same sum the kernels compute, written plainly.
 template <class Layout>
 double int8_dot_reference(const std::byte* row, std::size_t cols, const int8_activations& a) {
@@ -66,6 +82,7 @@ double int8_dot_reference(const std::byte* row, std::size_t cols, const int8_act
     float slo, shi;
     Layout::scales(row, cols, b, slo, shi);
     y += double(a.d[b]) * (double(slo) * double(lo) + double(shi) * double(hi));
+    if constexpr (has_block_offsets<Layout>) y += double(Layout::block_offset(row, cols, b)) * double(a.dsum[b]);
   }
   return y;
 }
@@ -79,7 +96,9 @@ void int8_decode_row(const std::byte* row, std::size_t cols, float* out) {
     Layout::decode(row, cols, b, q);
     float lo, hi;
     Layout::scales(row, cols, b, lo, hi);
-    for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = (m < 16 ? lo : hi) * float(q[m]);
+    float offset = 0.f;
+    if constexpr (has_block_offsets<Layout>) offset = Layout::block_offset(row, cols, b);
+    for (std::size_t m = 0; m < 32 && 32 * b + m < cols; ++m) out[32 * b + m] = (m < 16 ? lo : hi) * float(q[m]) + offset;
   }
 }
 

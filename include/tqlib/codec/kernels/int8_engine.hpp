@@ -85,8 +85,19 @@ struct int8_dot_engine {
   using chunk_x = typename isa::chunk_x;
   static constexpr std::size_t rows_per_pass = int8_rows_per_pass;
 
+  static_assert(!(isa::has_chunks && has_block_offsets<Layout>), "chunked matmul does not add block offsets");
+
   static void block_dots(const std::byte* row, std::size_t cols, const act_view& a, std::int32_t* out) noexcept {
     isa::block_dots(row, cols, a, out);
+  }
+
+  // out[i] += row i's block offsets (layouts with them, where the engine's own steps do not add
+  // them), while its bytes are still in L1.
+  template <std::size_t R>
+  TQLIB_KERNEL_INLINE static void add_offsets([[maybe_unused]] const std::byte* const* rows, [[maybe_unused]] std::size_t cols,
+                                              [[maybe_unused]] const act_view& a, [[maybe_unused]] float* out) noexcept {
+    if constexpr (has_block_offsets<Layout> && !isa::adds_offsets)
+      for (std::size_t i = 0; i < R; ++i) out[i] += block_offsets_dot<Layout>(rows[i], cols, a);
   }
 
   static void matvec(const std::byte* blob, std::size_t cols, const act_view& a, float* y, std::size_t r0,
@@ -115,10 +126,12 @@ struct int8_dot_engine {
       // The next group (or the remaining rows) is prefetched while this one is computed.
       const std::size_t next = r + R < r1 ? std::min(R, r1 - r - R) : 0;
       isa::template dot_rows<R>(rows, cols, a, y + r, next ? blob + (r + R) * rb : nullptr, next * rb, xs);
+      add_offsets<R>(rows, cols, a, y + r);
     }
     for (; r < r1; ++r) {
       const std::byte* row = blob + r * rb;
       isa::template dot_rows<1>(&row, cols, a, y + r, nullptr, 0, xs);
+      add_offsets<1>(&row, cols, a, y + r);
     }
   }
 
@@ -137,18 +150,24 @@ struct int8_dot_engine {
         for (; t + 2 <= T; t += 2) {
           float out[2][rows_per_pass];
           isa::template dot_rows_two_tokens<rows_per_pass>(group, cols, acts + t, out);
+          add_offsets<rows_per_pass>(group, cols, acts[t], out[0]);
+          add_offsets<rows_per_pass>(group, cols, acts[t + 1], out[1]);
           for (std::size_t i = 0; i < rows_per_pass; ++i) Y[t * rows + r + i] = out[0][i], Y[(t + 1) * rows + r + i] = out[1][i];
         }
       }
       for (; t < T; ++t) {
         float out[rows_per_pass];
         isa::template dot_rows<rows_per_pass>(group, cols, acts[t], out);
+        add_offsets<rows_per_pass>(group, cols, acts[t], out);
         for (std::size_t i = 0; i < rows_per_pass; ++i) Y[t * rows + r + i] = out[i];
       }
     }
     for (; r < r1; ++r) {
       const std::byte* row = blob + r * rb;
-      for (std::size_t t = 0; t < T; ++t) isa::template dot_rows<1>(&row, cols, acts[t], Y + t * rows + r);
+      for (std::size_t t = 0; t < T; ++t) {
+        isa::template dot_rows<1>(&row, cols, acts[t], Y + t * rows + r);
+        add_offsets<1>(&row, cols, acts[t], Y + t * rows + r);
+      }
     }
   }
 };

@@ -6,8 +6,9 @@
 //
 // A layout's fast paths (a specialization of int8_avx2_layout<Layout> in
 // codec/kernels/<codec>/avx2.hpp) may have:
-//   static constexpr int u8_offset;                 // decode_u8 gives w + u8_offset, unsigned
-//                                                   // (a power of two <= 16: 8 for q4_0, 1 for trits)
+//   static constexpr int u8_offset;                 // decode_u8 gives w + u8_offset, unsigned, below
+//                                                   // 2 * u8_offset (a power of two <= 64: 8 for q4_0,
+//                                                   // 1 for trits, 32 for q6_k)
 //   static __m256i decode_i8(row, cols, b);         // block b, signed (as Layout::decode)
 //   static __m256i decode_u8(row, cols, b);         // block b, unsigned
 // and chunks of whole blocks decoded in an order of the layout's own choosing (table lookups per
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "tqlib/codec/detail/int8_codec_ops.hpp"
 #include "tqlib/codec/int8_activations.hpp"
 #include "tqlib/codec/kernels/isa.hpp"
 #include "tqlib/simd/dispatch.hpp"
@@ -35,7 +37,7 @@
 namespace tqlib::codec::detail {
 
 // acc + per int32 lane the sum of its 4 products u * x, u unsigned: vpdpbusd, or without VNNI
-// vpmaddubsw and vpmaddwd (exact for the codes that use it, u <= 16: no int16 pair sum saturates).
+// vpmaddubsw and vpmaddwd (exact for the codes that use it, u < 128: no int16 pair sum saturates).
 TQLIB_KERNEL_INLINE __m256i dot_u8_i8(__m256i acc, __m256i u, __m256i x) noexcept {
 #if TQLIB_ISA_VNNI
   return _mm256_dpbusd_epi32(acc, u, x);
@@ -81,8 +83,9 @@ struct int8_avx2_core {
   static constexpr bool has_u8 = requires { fast::u8_offset; };
   static constexpr int u8_shift = [] {
     if constexpr (has_u8) {
-      static_assert(fast::u8_offset >= 1 && fast::u8_offset <= 16 && (fast::u8_offset & (fast::u8_offset - 1)) == 0,
-                    "u8_offset must be a power of two <= 16");
+      // u < 2 * offset <= 128 and |x| <= 127 keep vpmaddubsw's int16 pair sums below 32767.
+      static_assert(fast::u8_offset >= 1 && fast::u8_offset <= 64 && (fast::u8_offset & (fast::u8_offset - 1)) == 0,
+                    "u8_offset must be a power of two <= 64");
       int k = 7;  // bias4 = -128 * sum: shift right by 7 - log2(offset)
       for (int o = fast::u8_offset; o > 1; o /= 2) --k;
       return k;
@@ -167,6 +170,30 @@ struct int8_avx2_core {
     }
   }
 
+  // Layouts of 256-weight super-blocks whose scales (and offsets) are cheaper to unpack eight at
+  // a time: super_block_scales(row, k, lo, hi, offset) gives lane j = 32-block 8k + j.
+  static constexpr bool has_super_blocks = requires { fast::super_block; };
+
+  // Super-block k's scales times the activation scales for R rows (lo, hi: split_scales' halves,
+  // else hi = lo); the offsets times the activation sums go straight into acc.
+  template <std::size_t R, class Acc>
+  TQLIB_KERNEL_INLINE static void super_block_setup(const std::byte* const* rows, const act_view& a, std::size_t k, __m256* lo,
+                                                    __m256* hi, Acc* acc) noexcept {
+    const __m256 dx = _mm256_loadu_ps(a.d + 8 * k);
+    TQLIB_KERNEL_UNROLL
+    for (std::size_t r = 0; r < R; ++r) {
+      __m256 slo, shi, off;
+      fast::super_block_scales(rows[r], k, slo, shi, off);
+      lo[r] = _mm256_mul_ps(slo, dx);
+      hi[r] = Layout::split_scales ? _mm256_mul_ps(shi, dx) : lo[r];
+      if constexpr (has_block_offsets<Layout>) {
+        const __m256 term = _mm256_mul_ps(off, _mm256_loadu_ps(a.dsum + 8 * k));
+        if constexpr (sizeof(Acc) == sizeof(__m256)) acc[r] = _mm256_add_ps(acc[r], term);
+        else acc[r] = _mm512_add_ps(acc[r], _mm512_zextps256_ps512(term));
+      }
+    }
+  }
+
   static __m256i decode_register(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
     if constexpr (requires { fast::decode_i8(row, cols, b); }) {
       return fast::decode_i8(row, cols, b);
@@ -193,7 +220,7 @@ struct int8_avx2_core {
   // Eight int32 lanes of block b of a row, each the exact sum of 4 products w*x.
   static __m256i block_dot(const std::byte* row, std::size_t cols, std::size_t b, __m256i x, __m256i bias) noexcept {
     if constexpr (requires { fast::decode_u8(row, cols, b); }) {
-      // u <= 2 * offset <= 32 and |x| <= 127: the int16 pair sums of vpmaddubsw cannot saturate.
+      // u < 2 * offset <= 128 and |x| <= 127: the int16 pair sums of vpmaddubsw cannot saturate.
       return dot_u8_i8(bias, fast::decode_u8(row, cols, b), x);
     } else {
       return idot(decode_register(row, cols, b), x, bias);
@@ -246,12 +273,38 @@ struct int8_engine_avx2 : int8_avx2_core<int8_engine_avx2<Arch, Layout>, Layout,
   using typename core::chunk_x;
   using typename core::fast;
   static constexpr bool two_token_steps = false;
+  static constexpr bool adds_offsets = core::has_super_blocks;  // else int8_dot_engine adds them
   static constexpr std::size_t chunk_matmul_rows = int8_rows_per_pass;  // AVX2's 16 registers
 
   // Blocks [b0, a.blocks) of R rows into acc, one at a time, then out[r] = the sum of acc[r]'s lanes.
   template <std::size_t R>
   TQLIB_KERNEL_INLINE static void finish_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, std::size_t b0,
                                               __m256* acc, float* out, const std::byte* pf, std::size_t pf_lines) noexcept {
+    if constexpr (core::has_super_blocks) {
+      // Rows are whole super-blocks (b0 is 0: such layouts have no chunks).
+      for (std::size_t k = 0; k < a.blocks / 8; ++k) {
+        __m256 lo[R], hi[R];
+        core::template super_block_setup<R>(rows, a, k, lo, hi, acc);
+        for (std::size_t j = 0; j < 8; ++j) {
+          const std::size_t b = 8 * k + j;
+          for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+          pf += 64 * pf_lines;
+          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + 32 * b));
+          const __m256i bias = core::load_bias256(a, b);
+          const __m256i lane = _mm256_set1_epi32(int(j));
+          TQLIB_KERNEL_UNROLL
+          for (std::size_t r = 0; r < R; ++r) {
+            const __m256i s = core::block_dot(rows[r], cols, b, x, bias);
+            __m256 scale = _mm256_permutevar8x32_ps(lo[r], lane);
+            if constexpr (Layout::split_scales) scale = _mm256_blend_ps(scale, _mm256_permutevar8x32_ps(hi[r], lane), 0xf0);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[r]);
+          }
+        }
+      }
+      TQLIB_KERNEL_UNROLL
+      for (std::size_t r = 0; r < R; ++r) out[r] = core::horizontal_sum(acc[r]);
+      return;
+    }
     for (std::size_t b = b0; b < a.blocks; ++b) {
       for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
       pf += 64 * pf_lines;

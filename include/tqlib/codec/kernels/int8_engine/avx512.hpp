@@ -49,7 +49,8 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
   using typename core::fast;
   static_assert(!core::has_chunks || core::chunk_blocks % 2 == 0, "chunks start at even blocks (block pairs after them)");
   // With VNNI, matmul takes two tokens a step (layouts without chunks).
-  static constexpr bool two_token_steps = TQLIB_ISA_VNNI != 0;
+  static constexpr bool two_token_steps = TQLIB_ISA_VNNI != 0 && !core::has_super_blocks;
+  static constexpr bool adds_offsets = core::has_super_blocks;  // else int8_dot_engine adds them
   static constexpr std::size_t chunk_matmul_rows = 2 * int8_rows_per_pass;  // 32 registers hold 8 accumulators
 
   // Blocks [b0, a.blocks) of R rows into acc (one block if b0 is odd, then pairs), then out[r] =
@@ -57,6 +58,36 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
   template <std::size_t R>
   TQLIB_KERNEL_INLINE static void finish_rows(const std::byte* const* rows, std::size_t cols, const act_view& a, std::size_t b0,
                                               __m512* acc, float* out, const std::byte* pf, std::size_t pf_lines) noexcept {
+    if constexpr (core::has_super_blocks) {
+      // Rows are whole super-blocks (b0 is 0: such layouts have no chunks); four pairs each.
+      for (std::size_t k = 0; k < a.blocks / 8; ++k) {
+        __m256 lo[R], hi[R];
+        core::template super_block_setup<R>(rows, a, k, lo, hi, acc);
+        for (std::size_t p = 0; p < 4; ++p) {
+          const std::size_t b = 8 * k + 2 * p;
+          for (std::size_t l = 0; l < pf_lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(pf) + 64 * l, _MM_HINT_T0);
+          pf += 64 * pf_lines;
+          const __m512i x = _mm512_loadu_si512(a.q + 32 * b);
+          const __m512i bias = load_bias512(a, b);
+          [[maybe_unused]] const auto ctx = pair_context(cols, b);
+          const int e = int(2 * p);
+          // Lanes of blocks b, b + 1: their scales from lane e, e + 1 (split: lo then hi, 4 lanes each).
+          const __m512i pick = Layout::split_scales ? _mm512_setr_epi32(e, e, e, e, e + 8, e + 8, e + 8, e + 8, e + 1, e + 1, e + 1,
+                                                                        e + 1, e + 9, e + 9, e + 9, e + 9)
+                                                    : _mm512_setr_epi32(e, e, e, e, e, e, e, e, e + 1, e + 1, e + 1, e + 1, e + 1,
+                                                                        e + 1, e + 1, e + 1);
+          TQLIB_KERNEL_UNROLL
+          for (std::size_t r = 0; r < R; ++r) {
+            const __m512i s = pair_dot(rows[r], cols, b, ctx, x, bias);
+            const __m512 both = _mm512_insertf32x8(_mm512_castps256_ps512(lo[r]), hi[r], 1);
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(pick, both), acc[r]);
+          }
+        }
+      }
+      TQLIB_KERNEL_UNROLL
+      for (std::size_t r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+      return;
+    }
     const std::size_t b1 = std::min(a.blocks, b0 + b0 % 2), pairs = (a.blocks - b1) / 2;
     const __m512i spread = scale_spread();
     if (b0 < b1) single_block<R>(rows, cols, a, b0, acc);
@@ -231,7 +262,7 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
 #if TQLIB_ISA_VNNI
     return _mm512_dpbusd_epi32(bias, pair_codes(row, cols, b, ctx), x);
 #else
-    // u <= 2 * offset <= 32 and |x| <= 127: the int16 pair sums cannot saturate.
+    // u < 2 * offset <= 128 and |x| <= 127: the int16 pair sums cannot saturate.
     if constexpr (has_pair_u8<Ctx>) return dot_u8_i8(bias, pair_u8(row, cols, b, ctx), x);
     else return idot512(decode2_register(row, cols, b), x);
 #endif

@@ -14,6 +14,7 @@ template <class Arch, class Layout>
 struct int8_engine_scalar {
   static constexpr bool has_chunks = false;
   static constexpr bool two_token_steps = false;
+  static constexpr bool adds_offsets = false;  // int8_dot_engine adds them
   using chunk_x = int;
 
   template <std::size_t R>

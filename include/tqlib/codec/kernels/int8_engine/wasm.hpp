@@ -74,6 +74,7 @@ struct int8_engine_wasm {
   using fast = int8_wasm_layout<Layout>;
   static constexpr bool has_chunks = false;
   static constexpr bool two_token_steps = true;
+  static constexpr bool adds_offsets = false;  // int8_dot_engine adds them
   using chunk_x = int;
 
   // Decoded codes are w + offset (unsigned codes); 0 for signed weights.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CLI checks of GGUF files: `tq export-gguf` writes one, and the runtime commands read it as they
 # read the model it came from (usage: $0 PATH/TO/tq). The f32 fixture's logits must be
-# bit-identical through GGUF, and so must q8's (Q8_0 is tqlib's q8 byte for byte); what GGUF
-# cannot hold is refused by name and leaves no file.
+# bit-identical through GGUF, and so must q8's, q5_0's, q4_1's and q5_1's (ggml's blocks byte for
+# byte); what GGUF cannot hold is refused by name and leaves no file.
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
 tiny=$root/tests/model/fixtures/qwen2_tied_gqa
@@ -30,6 +30,21 @@ ok "$tq" logits "$work/q8.gguf" --ids "$ids" --out "$work/q8-gguf.f32"
 cmp -s "$work/q8-mv2.f32" "$work/q8-gguf.f32" || fail "q8 logits differ between the MV2 file and its GGUF"
 ok "$tq" run "$work/q8.gguf" --ids "$ids" -n 8 --temp 0 --print-ids
 [ -n "$(tail -n 1 "$work/out")" ] || fail "run on the GGUF generated nothing"
+
+# llama.cpp's 32-blocks with a fifth bit or a min (Q5_0, Q4_1, Q5_1) go to GGUF and back as they
+# are; `tq quantize model.gguf` without --codec keeps the file's quantized tensors byte for byte,
+# with --codec it re-quantizes them.
+ok "$tq" quantize "$tiny32" "$work/mix.mv2" --codec q5_0 --override 'model.layers.*.mlp.*=q4_1' --override '*.o_proj.*=q5_1'
+ok "$tq" export-gguf "$work/mix.mv2" "$work/mix.gguf"
+ok "$tq" quantize "$work/mix.gguf" "$work/mix-back.mv2"
+grep -q "imported (GGUF Q5_1, kept as stored)" "$work/out" || fail "quantize of a GGUF did not keep its Q5_1 tensors"
+ok "$tq" logits "$work/mix.mv2" --ids "$ids" --out "$work/mix-mv2.f32"
+ok "$tq" logits "$work/mix.gguf" --ids "$ids" --out "$work/mix-gguf.f32"
+ok "$tq" logits "$work/mix-back.mv2" --ids "$ids" --out "$work/mix-back.f32"
+cmp -s "$work/mix-mv2.f32" "$work/mix-gguf.f32" || fail "q5_0/q4_1/q5_1 logits differ between the MV2 file and its GGUF"
+cmp -s "$work/mix-mv2.f32" "$work/mix-back.f32" || fail "logits changed through tq quantize of the GGUF (kept tensors)"
+ok "$tq" quantize "$work/mix.gguf" "$work/mix-q8.mv2" --codec q8
+grep -Eq "down_proj.weight +96x320 +q8 " "$work/out" || fail "quantize --codec q8 of a GGUF did not re-quantize"
 
 ok "$tq" quantize "$tiny" "$work/q8-200.mv2" --codec q8
 bad_msg "ne\\[0\\] = 200 is not a multiple of the Q8_0 block size" "$tq" export-gguf "$work/q8-200.mv2" "$work/q8-200.gguf"

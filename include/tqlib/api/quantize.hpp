@@ -12,6 +12,9 @@
 // as X.weight with codec bitnet. The policy's linear_codec may then be empty: it only applies to
 // float linear weights the checkpoint has (kept as keep_codec when empty). A keep or override
 // pattern that matches an imported tensor decodes it and stores it as asked.
+// A GGUF file's quantized tensors (Q8_0, Q4_0, Q4_K, Q6_K, ...: codecs q8, q4_0, q4_k, q6_k, ...)
+// are imported the same way when linear_codec is empty: kept byte for byte, its float tensors
+// kept as keep_codec; with a linear_codec, every tensor is decoded and re-quantized by the policy.
 //
 // The result is data (quantize_report): per tensor its codec, bytes, bits per weight, relative
 // error ||W - W'|| / ||W|| and where the decision came from; `tq quantize` prints it.
@@ -32,6 +35,7 @@
 #include "tqlib/codec/registry.hpp"
 #include "tqlib/core/bytes.hpp"
 #include "tqlib/core/float16.hpp"
+#include "tqlib/format/gguf_model.hpp"
 #include "tqlib/format/mv2_writer.hpp"
 #include "tqlib/format/signature.hpp"
 #include "tqlib/model/checkpoint_import.hpp"
@@ -308,12 +312,14 @@ inline result<quantize_report> quantize_model(const std::string& source, const s
     if (!im) return make_error(im.err().code, source + ": " + im.err().message);
     imports = std::move(*im);
   }
+  // A GGUF file without a linear codec: its quantized tensors are kept as they are.
+  const bool keep_gguf = policy.linear_codec.empty() && dynamic_cast<const format::gguf::model_source*>(&in) != nullptr;
   const bool importing = imports.kind != model::checkpoint_kind::plain;
   if (policy.linear_codec.empty()) {
-    if (!importing)
+    if (!importing && !keep_gguf)
       return make_error(errc::invalid_argument,
                         "the linear layers need a codec (quantize_policy::linear_codec, tq quantize --codec): only AQLM and "
-                        "BitNet packed checkpoints, which are imported, may leave it out");
+                        "BitNet packed checkpoints and GGUF files, which are imported, may leave it out");
     policy.linear_codec = policy.keep_codec;
   }
   std::map<std::string, model::imported_tensor*, std::less<>> imported;
@@ -323,6 +329,7 @@ inline result<quantize_report> quantize_model(const std::string& source, const s
   rep.policy = model::describe(policy);
   rep.zstd_level = opt.zstd_level;
   rep.is_signed = opt.signing_key.has_value();
+  if (keep_gguf) rep.import_description = "GGUF (llama.cpp)", rep.imported_codec = "as stored";
   if (importing) {
     rep.import_description = imports.description;
     rep.imported_codec = imports.tensors.front().codec;
@@ -384,9 +391,24 @@ inline result<quantize_report> quantize_model(const std::string& source, const s
       tr.shape.assign(t.shape.begin(), t.shape.end());
       d = model::decide(policy, name, tr.shape);
       tr.input_bytes = t.bytes.size();
-      auto f = detail::to_float(t);
-      if (!f) return std::move(f).err();
-      w = std::move(*f);
+      const auto* ops = codec::find(t.codec);
+      if (keep_gguf && d.source == decision_source::role && ops && !detail::is_dense_codec(std::string(ops->name))) {
+        // Kept as the GGUF file stores it: its blocks are this codec's bytes.
+        detail::encoded k;
+        k.stored = std::string(ops->name);
+        k.bytes.assign(t.bytes.begin(), t.bytes.end());
+        const bool matrix = t.shape.size() >= 2;
+        k.bpw = ops->bits_per_weight(k.bytes, matrix ? t.rows() : 1, t.cols());
+        e = std::move(k);
+        d.codec = e->stored;
+        d.source = decision_source::imported;
+        d.reason = "imported (GGUF " + std::string(format::gguf::ggml_type_of(t.codec)->name) + ", kept as stored)";
+        ++rep.import_tensors;
+      } else {
+        auto f = detail::to_float(t);
+        if (!f) return std::move(f).err();
+        w = std::move(*f);
+      }
     }
     const std::size_t rows = tr.shape.size() >= 2 ? std::size_t(tr.shape[0]) : 1;
     tr.params = 1;
@@ -447,6 +469,10 @@ inline result<quantize_report> quantize_model(const std::string& source, const s
   wo.metadata["policy"] = rep.policy;
   wo.metadata["source"] = std::filesystem::path(source).filename().string();
   wo.metadata["encode_seed"] = opt.seed;
+  if (keep_gguf && rep.import_tensors) {
+    wo.metadata["imported"] = rep.import_description;
+    wo.metadata["codec"] = "as the GGUF file stores each tensor";
+  }
   if (importing) {
     // The tensors are MV2 codecs now: the checkpoint's quantization_config moves to the metadata.
     wo.metadata["imported"] = imports.description;

@@ -51,7 +51,17 @@ bad_msg "ne\\[0\\] = 200 is not a multiple of the Q8_0 block size" "$tq" export-
 ok "$tq" quantize "$tiny" "$work/tq4.mv2" --codec tq4_1s
 bad_msg "tq4_1s, which has no GGUF type" "$tq" export-gguf "$work/tq4.mv2" "$work/tq4.gguf"
 [ -e "$work/tq4.gguf" ] && fail "a refused export left $work/tq4.gguf"
-bad_msg "vocab_remap" "$tq" export-gguf "$root/models/default-float" "$work/pruned.gguf"
+# A pruned vocabulary (vocab_remap.json) becomes the GGUF's own tokenizer: the same ids, the same logits.
+ok "$tq" export-gguf "$root/models/default-float" "$work/pruned.gguf"
+text="Once upon a time, the quick brown fox was proposing <|im_end|> a plan."
+ok "$tq" tokenize "$root/models/default-float" --text "$text"
+tail -n 1 "$work/out" >"$work/ids-folder"
+ok "$tq" tokenize "$work/pruned.gguf" --text "$text"
+tail -n 1 "$work/out" >"$work/ids-gguf"
+cmp -s "$work/ids-folder" "$work/ids-gguf" || fail "the pruned vocabulary tokenizes differently from its GGUF: $(cat "$work/ids-folder") vs $(cat "$work/ids-gguf")"
+ok "$tq" logits "$root/models/default-float" --ids "$ids" --out "$work/pruned-folder.f32"
+ok "$tq" logits "$work/pruned.gguf" --ids "$ids" --out "$work/pruned-gguf.f32"
+cmp -s "$work/pruned-folder.f32" "$work/pruned-gguf.f32" || fail "logits differ between the pruned-vocabulary model and its GGUF"
 printf 'GGUF\003\000\000\000' >"$work/short.gguf"
 bad_msg "GGUF" "$tq" run "$work/short.gguf" --ids 1,2 -n 1
 

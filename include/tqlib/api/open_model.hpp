@@ -13,6 +13,7 @@
 // not. tokenizer() hands out the tokenizer itself: its encode() is not safe to call from two
 // threads at once (use tokenize()), its decoding functions are.
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -224,10 +225,15 @@ inline result<model_handle> open_model(const std::string& path, const model_opti
   return open_model_from(std::move(*src), path, opt);
 }
 
-// Opens an MV2 file already in memory (a download, an embedded resource). keep_alive owns the
-// bytes; the model holds it as long as it or any of its sessions lives.
+// Opens an MV2 or GGUF file already in memory (a download, an embedded resource). keep_alive owns
+// the bytes; the model holds it as long as it or any of its sessions lives.
 inline result<model_handle> open_model_bytes(std::span<const std::byte> bytes, std::shared_ptr<const void> keep_alive,
                                              const model_options& opt = {}) {
+  if (bytes.size() >= 4 && std::memcmp(bytes.data(), "GGUF", 4) == 0) {
+    auto g = format::gguf::model_source::over(bytes, std::move(keep_alive));
+    if (!g) return std::move(g).err();
+    return open_model_from(std::unique_ptr<format::tensor_source>(std::move(*g)), "(memory)", opt);
+  }
   auto r = format::mv2::reader::open(bytes, opt.mv2, std::move(keep_alive));
   if (!r) return std::move(r).err();
   return open_model_from(std::unique_ptr<format::tensor_source>(std::move(*r)), "(memory)", opt);
@@ -243,9 +249,10 @@ inline result<tokenizer::qwen_tokenizer> open_tokenizer(const std::string& path)
     if (!text) return make_error(errc::io, "cannot read " + path);
     return tokenizer::qwen_tokenizer::from_tokenizer_json(*text);
   }
-  auto reader = format::mv2::open_file(path);
-  if (!reader) return std::move(reader).err();
-  auto tok = tokenizer::load_tokenizer(**reader);
+  // A model file (MV2 or GGUF): its embedded tokenizer files.
+  auto src = open_tensor_source(path);
+  if (!src) return std::move(src).err();
+  auto tok = tokenizer::load_tokenizer(**src);
   if (!tok) return make_error(tok.err().code, path + ": " + tok.err().message);
   return tok;
 }

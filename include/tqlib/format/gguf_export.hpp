@@ -2,12 +2,14 @@
 // A Qwen2 / Qwen3 model (any tensor_source: MV2 file, HF folder, GGUF) written as a GGUF file in
 // the layout llama.cpp's convert_hf_to_gguf.py produces: gguf-py's tensor names
 // (gguf_model.hpp), the {arch}.* hyperparameters, and the byte-level BPE tokenizer as
-// tokenizer.ggml.tokens / token_type / merges. Tensors whose codec has a ggml type (f32, f16,
+// tokenizer.ggml.tokens / token_type / merges (a pruned vocabulary as a tokenizer of its own).
+// Tensors whose codec has a ggml type (f32, f16,
 // bf16, q8 = Q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, tq1_0, tq2_0) are written as they are;
 // any other codec is refused with the tensor's name (quantize to one of those first).
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +19,7 @@
 #include "tqlib/format/gguf_model.hpp"
 #include "tqlib/format/gguf_writer.hpp"
 #include "tqlib/format/tensor_source.hpp"
+#include "tqlib/tokenizer/load.hpp"
 #include "tqlib/tokenizer/tokenizer_files.hpp"
 
 namespace tqlib::format::gguf {
@@ -97,13 +100,38 @@ inline result<void> add_hyperparameters(writer& w, const std::string& config_tex
   return {};
 }
 
+// A pruned vocabulary (vocab_remap.json: model id i is the tokenizer's token model_to_original[i])
+// becomes a tokenizer of its own: token i is that token, and only the merges whose two parts and
+// result are all kept remain, in their order. BPE over it never applies a merge whose result was
+// dropped, which is how the pruned model was trained (models/README.md, "Compact vocabulary").
+inline result<void> prune_vocabulary(const std::string& remap_text, std::vector<std::string>& tokens, std::vector<std::int32_t>& types,
+                                     std::vector<std::string>& merges) {
+  auto remap = tokenizer::parse_vocab_remap(remap_text);
+  if (!remap) return export_error(remap.err().code, remap.err().message);
+  std::vector<std::string> kept_tokens(remap->size());
+  std::vector<std::int32_t> kept_types(remap->size());
+  std::unordered_set<std::string> kept;
+  for (std::size_t m = 0; m < remap->size(); ++m) {
+    const std::size_t o = (*remap)[m];
+    if (o >= tokens.size() || types[o] == std::int32_t(token_type::unused))
+      return export_error(errc::corrupt, "vocab_remap.json: model id " + std::to_string(m) + " maps to token id " + std::to_string(o) +
+                                             ", which the tokenizer does not have");
+    kept_tokens[m] = tokens[o], kept_types[m] = types[o];
+    kept.insert(tokens[o]);
+  }
+  std::vector<std::string> kept_merges;
+  for (const std::string& mg : merges) {
+    const auto space = mg.find(' ');
+    const std::string a = mg.substr(0, space), b = mg.substr(space + 1);
+    if (kept.count(a) && kept.count(b) && kept.count(a + b)) kept_merges.push_back(mg);
+  }
+  tokens = std::move(kept_tokens), types = std::move(kept_types), merges = std::move(kept_merges);
+  return {};
+}
+
 // The token list llama.cpp expects: one entry per id up to the embedding's rows, ids no token
 // has filled with "[PAD<id>]" of type unused (as convert_hf_to_gguf.py does).
 inline result<void> add_tokenizer(writer& w, const tensor_source& src, std::uint32_t vocab_size) {
-  // A pruned vocabulary (model ids mapped to the original tokenizer's) has no GGUF form: llama.cpp
-  // looks tokens up by model id.
-  if (src.file("vocab_remap.json"))
-    return export_error(errc::unsupported, "the model prunes its vocabulary (vocab_remap.json), which GGUF cannot express");
   std::optional<result<tokenizer::tokenizer_spec>> spec;
   if (auto tj = src.file("tokenizer.json")) {
     spec.emplace(tokenizer::parse_tokenizer_json(*tj));
@@ -115,7 +143,8 @@ inline result<void> add_tokenizer(writer& w, const tensor_source& src, std::uint
   }
   if (!*spec) return export_error((*spec).err().code, (*spec).err().message);
   const tokenizer::tokenizer_spec& s = **spec;
-  std::size_t n = vocab_size;
+  const auto remap_text = src.file("vocab_remap.json");
+  std::size_t n = remap_text ? 0 : vocab_size;
   for (const auto& [text, id] : s.vocab) n = std::max<std::size_t>(n, std::size_t(id) + 1);
   for (const auto& t : s.added) n = std::max<std::size_t>(n, std::size_t(t.id) + 1);
   std::vector<std::string> tokens(n);
@@ -123,11 +152,15 @@ inline result<void> add_tokenizer(writer& w, const tensor_source& src, std::uint
   for (const auto& [text, id] : s.vocab) tokens[id] = text, types[id] = std::int32_t(token_type::normal);
   for (const auto& t : s.added)
     tokens[t.id] = t.content, types[t.id] = std::int32_t(t.special ? token_type::control : token_type::user_defined);
-  for (std::size_t id = 0; id < n; ++id)
-    if (types[id] == std::int32_t(token_type::unused)) tokens[id] = "[PAD" + std::to_string(id) + "]";
   std::vector<std::string> merges;
   merges.reserve(s.merges.size());
   for (const auto& [a, b] : s.merges) merges.push_back(a + " " + b);
+  if (remap_text) {
+    TQLIB_TRY(prune_vocabulary(*remap_text, tokens, types, merges));
+    if (tokens.size() < vocab_size) tokens.resize(vocab_size), types.resize(vocab_size, std::int32_t(token_type::unused));
+  }
+  for (std::size_t id = 0; id < tokens.size(); ++id)
+    if (types[id] == std::int32_t(token_type::unused)) tokens[id] = "[PAD" + std::to_string(id) + "]";
   w.add_string("tokenizer.ggml.model", "gpt2");
   w.add_string("tokenizer.ggml.pre", "qwen2");
   w.add_array("tokenizer.ggml.tokens", string_array(tokens));

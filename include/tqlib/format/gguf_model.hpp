@@ -282,8 +282,10 @@ class model_source final : public tensor_source {
     if (!r) return make_error(r.err().code, path + ": " + r.err().message);
     return s;
   }
-  static result<std::unique_ptr<model_source>> over(std::span<const std::byte> bytes) {
+  // keep_alive: what owns the bytes (a download, an embedded resource), held as long as this lives.
+  static result<std::unique_ptr<model_source>> over(std::span<const std::byte> bytes, std::shared_ptr<const void> keep_alive = {}) {
     std::unique_ptr<model_source> s(new model_source);
+    s->keep_alive_ = std::move(keep_alive);
     TQLIB_TRY(s->init(bytes));
     return s;
   }
@@ -337,6 +339,7 @@ class model_source final : public tensor_source {
   }
 
   mapped_file map_;
+  std::shared_ptr<const void> keep_alive_;
   view view_;
   std::unordered_map<std::string, std::string> hf_to_gguf_;
   std::string config_;

@@ -52,8 +52,8 @@ function startServer() {
 
 // What the native engine prints for the same greedy run: the generated text only (the prompt
 // is removed when tq echoes it).
-function nativeGreedy() {
-  const out = execFileSync(nativeTq, ['run', modelPath, '--prompt', prompt, '--temp', '0', '-n', String(nTokens)],
+function nativeGreedy(model = modelPath) {
+  const out = execFileSync(nativeTq, ['run', model, '--prompt', prompt, '--temp', '0', '-n', String(nTokens)],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600000 });
   return out.startsWith(prompt) ? out.slice(prompt.length) : out;
 }
@@ -125,7 +125,7 @@ async function main() {
       return { state: await page.evaluate(() => document.body.dataset.state), text: await page.textContent('#status') };
     };
     const junk = await loadFile('junk.mv2', Buffer.from('this is not a model file, just text'.repeat(10)));
-    check('a non-MV2 file is refused', junk.state === 'error' && /not a valid or intact \.mv2/.test(junk.text), junk.text);
+    check('a non-MV2 file is refused', junk.state === 'error' && /not a valid or intact \.mv2 or \.gguf/.test(junk.text), junk.text);
     const badKey = await loadFile('junk.mv2', Buffer.from('x'), 'abc');
     check('a malformed public key is refused', badKey.state === 'error' && /64 hex digits/.test(badKey.text), badKey.text);
 
@@ -155,28 +155,51 @@ async function main() {
     if (loaded.state !== 'loaded') return;
     check('the engine can generate with this model', loaded.model.can_generate === true, JSON.stringify(loaded.model));
     if (!loaded.model.can_generate) return;
-    await page.fill('#temperature', '0');
-    await page.fill('#max-tokens', String(nTokens));
-    await page.fill('#prompt', prompt);
-    await page.click('#send');
-    await page.waitForFunction(() => ['loaded', 'error'].includes(document.body.dataset.state), null, { timeout: 600000 });
-    const web = await page.evaluate(() => {
-      const msgs = document.querySelectorAll('.msg.model');
-      return { state: document.body.dataset.state, text: msgs.length ? msgs[msgs.length - 1].dataset.text : null,
-        tps: window.tqlibDemo.tq.tokensPerSecond };
-    });
-    check('greedy generation finishes', web.state === 'loaded' && typeof web.text === 'string', await page.textContent('#status'));
-    let native = null;
+    // The loaded model's greedy text against native tq run on the same file.
+    const greedyMatchesNative = async (label, file) => {
+      await page.fill('#temperature', '0');
+      await page.fill('#max-tokens', String(nTokens));
+      await page.fill('#prompt', prompt);
+      await page.click('#send');
+      await page.waitForFunction(() => ['loaded', 'error'].includes(document.body.dataset.state), null, { timeout: 600000 });
+      const web = await page.evaluate(() => {
+        const msgs = document.querySelectorAll('.msg.model');
+        return { state: document.body.dataset.state, text: msgs.length ? msgs[msgs.length - 1].dataset.text : null,
+          tps: window.tqlibDemo.tq.tokensPerSecond };
+      });
+      check(`${label}: greedy generation finishes`, web.state === 'loaded' && typeof web.text === 'string', await page.textContent('#status'));
+      let native = null;
+      try {
+        native = nativeGreedy(file);
+      } catch (e) {
+        check('native tq run', false, `${nativeTq}: ${e.message.split('\n')[0]} (build it: cmake --build build --target tq)`);
+      }
+      if (native !== null) {
+        check(`${label}: browser greedy text equals native tq run --temp 0`, web.text === native || web.text.trim() === native.trim(),
+          `\n    browser: ${JSON.stringify(web.text)}\n    native:  ${JSON.stringify(native)}`);
+      }
+      console.log(`  ${label}: browser decode speed (threaded engine): ${web.tps.toFixed(2)} tokens/s`);
+    };
+    await greedyMatchesNative('default model', modelPath);
+
+    // 6. the embedded model as a GGUF file in llama.cpp's Q4_K_M mix (Q4_K, and Q5_0 / Q8_0 for
+    // rows that are not whole 256-weight super-blocks, as llama-quantize falls back), loaded from
+    // a file: made here by native tq from the float checkpoint.
+    const ggufDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tqlib-gguf-'));
+    const ggufPath = path.join(ggufDir, 'tqlib-default-q4_k_m.gguf');
     try {
-      native = nativeGreedy();
-    } catch (e) {
-      check('native tq run', false, `${nativeTq}: ${e.message.split('\n')[0]} (build it: cmake --build build --target tq)`);
+      const mv2 = path.join(ggufDir, 'q4_k_m.mv2');
+      // ffn_down (rows of 1024) in Q4_K, Q6_K in the first and last layer; the 384-wide rows fall back.
+      execFileSync(nativeTq, ['quantize', path.join(root, 'models/default-float'), mv2, '--codec', 'q4_k', '--fallback', 'q5_0',
+        '--override', 'model.layers.0.mlp.down_proj.weight=q6_k', '--override', 'model.layers.5.mlp.down_proj.weight=q6_k',
+        '--embed-codec', 'q8', '--keep-codec', 'f32', '--quiet'], { stdio: 'ignore' });
+      execFileSync(nativeTq, ['export-gguf', mv2, ggufPath], { stdio: 'ignore' });
+      const gguf = await loadFile('tqlib-default-q4_k_m.gguf', fs.readFileSync(ggufPath));
+      check('a Q4_K_M GGUF of the embedded model loads from a file', gguf.state === 'loaded', gguf.text);
+      if (gguf.state === 'loaded') await greedyMatchesNative('Q4_K_M GGUF', ggufPath);
+    } finally {
+      fs.rmSync(ggufDir, { recursive: true, force: true });
     }
-    if (native !== null) {
-      check('browser greedy text equals native tq run --temp 0', web.text === native || web.text.trim() === native.trim(),
-        `\n    browser: ${JSON.stringify(web.text)}\n    native:  ${JSON.stringify(native)}`);
-    }
-    console.log(`  browser decode speed (threaded engine): ${web.tps.toFixed(2)} tokens/s`);
   } finally {
     check('no uncaught errors in the page', pageErrors.length === 0, pageErrors.join('; '));
     try {

@@ -1,4 +1,4 @@
-// tq info FILE [--verify --pubkey PREFIX.pub ...]: what an MV2 (or safetensors/folder) holds.
+// tq info FILE [--verify --pubkey PREFIX.pub ...]: what an MV2 (or GGUF, safetensors, folder) holds.
 #include <map>
 
 #include "cli.hpp"
@@ -15,6 +15,24 @@ int run_info(tq::args_t args) {
   const std::string path = c.positional()[0];
   auto src = tq::open_source(path);
   if (!src) return tq::fail("info", src.err().what());
+  if (src->gguf) {
+    if (c.has("verify")) return tq::fail("info", path + " is GGUF: only MV2 files carry signatures");
+    const auto& g = *src->gguf;
+    std::printf("file:        %s\n", path.c_str());
+    std::printf("format:      GGUF v%u (llama.cpp)\n", unsigned(g.version()));
+    if (auto a = g.get_string("general.architecture")) std::printf("arch:        %.*s\n", int(a->size()), a->data());
+    std::printf("alignment:   %u\n", unsigned(g.alignment()));
+    std::printf("metadata:    %zu keys\n", g.metadata().size());
+    std::printf("tensors:     %zu\n", g.tensors().size());
+    std::map<std::string, std::pair<std::size_t, std::uint64_t>> per;  // ggml type -> tensors, bytes
+    for (const auto& t : g.tensors()) {
+      auto& p = per[std::string(t.type->name)];
+      ++p.first, p.second += t.size;
+    }
+    for (const auto& [name, p] : per)
+      std::printf("  type %-8s %4zu tensors, %llu bytes\n", name.c_str(), p.first, (unsigned long long)p.second);
+    return 0;
+  }
   if (!src->mv2) {
     if (c.has("verify")) return tq::fail("info", path + " is not MV2: only MV2 files carry signatures");
     std::printf("%s: %s, %zu tensors\n", path.c_str(), src->st ? "safetensors" : "Hugging Face folder",

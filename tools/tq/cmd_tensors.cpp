@@ -26,8 +26,12 @@ int run_tensors(tq::args_t args) {
     auto t = src->source->tensor(name);
     if (!t) return tq::fail("tensors", t.err().what());
     std::vector<std::uint64_t> shape((*t)->shape.begin(), (*t)->shape.end());
-    std::printf("%s %s %s %zu\n", name.c_str(), std::string(tqlib::format::find_codec((*t)->codec)->name).c_str(),
+    std::printf("%s %s %s %zu", name.c_str(), std::string(tqlib::format::find_codec((*t)->codec)->name).c_str(),
                 tq::shape_text(shape).c_str(), (*t)->bytes.size());
+    if (src->gguf)  // the file's own name and ggml type
+      if (const auto g = tqlib::format::gguf::gguf_name_of(name))
+        if (const auto* info = src->gguf->find_tensor(*g)) std::printf(" (%s %s)", g->c_str(), std::string(info->type->name).c_str());
+    std::printf("\n");
   }
   return 0;
 }

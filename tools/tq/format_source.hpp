@@ -1,11 +1,12 @@
 #pragma once
-// Opening whatever a tq format command is given: an MV2 file, a safetensors file or a Hugging
-// Face folder, and printing errors uniformly.
+// Opening whatever a tq format command is given: an MV2 file, a GGUF file, a safetensors file or
+// a Hugging Face folder, and printing errors uniformly.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
 
+#include "tqlib/format/gguf_model.hpp"
 #include "tqlib/format/hf_folder.hpp"
 #include "tqlib/format/mv2.hpp"
 #include "tqlib/format/safetensors.hpp"
@@ -21,6 +22,7 @@ struct opened_source {
   std::unique_ptr<tqlib::format::tensor_source> source;
   const tqlib::format::mv2::reader* mv2 = nullptr;  // set when the input is MV2
   const tqlib::format::safetensors::view* st = nullptr;
+  const tqlib::format::gguf::view* gguf = nullptr;  // set when the input is GGUF
 };
 
 inline tqlib::result<opened_source> open_source(const std::string& path) {
@@ -43,8 +45,15 @@ inline tqlib::result<opened_source> open_source(const std::string& path) {
     o.source = std::move(*r);
     return o;
   }
+  if (m->size() >= 4 && std::memcmp(m->bytes().data(), "GGUF", 4) == 0) {
+    auto g = gguf::model_source::open(path);
+    if (!g) return std::move(g).err();
+    o.gguf = &(*g)->gguf();
+    o.source = std::move(*g);
+    return o;
+  }
   auto s = safetensors::file_source::open(path);
-  if (!s) return tqlib::make_error(s.err().code, path + " is neither MV2 nor safetensors: " + s.err().message);
+  if (!s) return tqlib::make_error(s.err().code, path + " is neither MV2, GGUF nor safetensors: " + s.err().message);
   o.st = &(*s)->get();
   o.source = std::move(*s);
   return o;

@@ -25,7 +25,7 @@ function explain(err) {
   const detail = err && err.message ? err.message : String(err);
   switch (err && err.code) {
     case 'signature': return `Signature check failed: this model is not signed by the trusted key. (${detail})`;
-    case 'corrupt': case 'truncated': return `This is not a valid or intact .mv2 model file. (${detail})`;
+    case 'corrupt': case 'truncated': return `This is not a valid or intact .mv2 or .gguf model file. (${detail})`;
     case 'unsupported': return `This model uses something this engine does not support. (${detail})`;
     case 'out_of_memory': return `Out of memory: the browser could not give the engine enough memory. (${detail})`;
     case 'io': return `Could not read the model. (${detail})`;
@@ -64,7 +64,7 @@ async function checkDefaultModel() {
   } catch { /* offline or blocked: reported below */ }
   $('default-note').textContent = '— missing from this checkout';
   status('The embedded default model (models/tqlib-default.mv2) is missing from this checkout: ' +
-    'pick your own .mv2 file or a URL.', 'error');
+    'pick your own .mv2 or .gguf file or a URL.', 'error');
   return false;
 }
 
@@ -72,7 +72,7 @@ function chosenSource() {
   const kind = document.querySelector('input[name=source]:checked').value;
   if (kind === 'file') {
     const f = $('model-file').files[0];
-    if (!f) throw new TqlibError('invalid_argument', 'Choose a .mv2 file first.');
+    if (!f) throw new TqlibError('invalid_argument', 'Choose a .mv2 or .gguf file first.');
     return { source: { file: f }, name: f.name };
   }
   if (kind === 'url') {

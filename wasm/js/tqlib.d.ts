@@ -37,6 +37,7 @@ export interface LoadOptions {
 }
 
 export interface ModelInfo {
+  format: 'mv2' | 'gguf';
   file_bytes: number;
   tensors: number;
   stored_bytes: number;

@@ -78,10 +78,13 @@ class session {
 
   std::string info_json() const {
     const auto& m = session_.model();
-    const auto sizes = m.mv2()->tensor_sizes();
-    return "{\"file_bytes\":" + std::to_string(size_) + ",\"tensors\":" + std::to_string(m.mv2()->tensors().size()) +
-           ",\"stored_bytes\":" + std::to_string(sizes.stored) + ",\"raw_bytes\":" + std::to_string(sizes.raw) +
-           ",\"signed\":" + (m.mv2()->is_signed() ? "true" : "false") +
+    // A GGUF file (no MV2 reader): its tensors are stored raw, and it carries no signature.
+    const auto* r = m.mv2();
+    const std::size_t tensors = r ? r->tensors().size() : m.source().tensor_names().size();
+    const auto sizes = r ? r->tensor_sizes() : format::mv2::size_stats{size_, size_};
+    return "{\"format\":\"" + std::string(r ? "mv2" : "gguf") + "\",\"file_bytes\":" + std::to_string(size_) +
+           ",\"tensors\":" + std::to_string(tensors) + ",\"stored_bytes\":" + std::to_string(sizes.stored) +
+           ",\"raw_bytes\":" + std::to_string(sizes.raw) + ",\"signed\":" + (r && r->is_signed() ? "true" : "false") +
            ",\"signature_verified\":" + (m.signature_verified() ? "true" : "false") +
            ",\"vocab_size\":" + std::to_string(m.config().vocab_size) + ",\"context\":" + std::to_string(session_.context()) +
            ",\"threads\":" + std::to_string(session_.threads()) + ",\"can_generate\":true}";

@@ -234,7 +234,8 @@ inline result<model_handle> open_model_bytes(std::span<const std::byte> bytes, s
 }
 
 // Only the tokenizer of PATH: a folder (tokenizer files, or a Hugging Face model folder), a
-// tokenizer.json file, or an MV2 file that embeds the tokenizer files. No weights are read.
+// tokenizer.json file, a GGUF file (its tokenizer.ggml.* metadata) or an MV2 file that embeds the
+// tokenizer files. No weights are read.
 inline result<tokenizer::qwen_tokenizer> open_tokenizer(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return tokenizer::load_tokenizer_folder(path);
@@ -242,6 +243,13 @@ inline result<tokenizer::qwen_tokenizer> open_tokenizer(const std::string& path)
     auto text = tokenizer::read_text_file(path);
     if (!text) return make_error(errc::io, "cannot read " + path);
     return tokenizer::qwen_tokenizer::from_tokenizer_json(*text);
+  }
+  if (detail::has_suffix(path, ".gguf")) {
+    auto g = format::gguf::model_source::open(path);
+    if (!g) return std::move(g).err();
+    auto tok = tokenizer::load_tokenizer(**g);
+    if (!tok) return make_error(tok.err().code, path + ": " + tok.err().message);
+    return tok;
   }
   auto reader = format::mv2::open_file(path);
   if (!reader) return std::move(reader).err();

@@ -242,6 +242,68 @@ TEST_CASE("api: compute_logits and perplexity agree", "[api]") {
   CHECK(!tqlib::perplexity(m, ids, po));
 }
 
+// Mean NLL of ids[from..W-1] of each window of W, from compute_logits (an independent path).
+static double nll_from_logits(const tqlib::model_handle& m, std::vector<std::int32_t> ids, int W, int from,
+                              std::optional<std::int32_t> first) {
+  const std::size_t V = std::size_t(m.config().vocab_size);
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t w = 0; w + std::size_t(W) <= ids.size(); w += std::size_t(W)) {
+    std::vector<std::int32_t> win(ids.begin() + std::ptrdiff_t(w), ids.begin() + std::ptrdiff_t(w) + W);
+    if (first) win[0] = *first;
+    auto l = tqlib::compute_logits(m, win, {});
+    REQUIRE(l);
+    for (int t = from; t < W; ++t) {
+      const float* row = l->data() + std::size_t(t - 1) * V;
+      double mx = row[0], s = 0;
+      for (std::size_t v = 0; v < V; ++v) mx = std::max(mx, double(row[v]));
+      for (std::size_t v = 0; v < V; ++v) s += std::exp(double(row[v]) - mx);
+      sum += std::log(s) + mx - double(row[win[std::size_t(t)]]);
+      ++n;
+    }
+  }
+  return sum / double(n);
+}
+
+TEST_CASE("api: perplexity scores only the positions asked for, as llama-perplexity does", "[api]") {
+  auto m = open_or_fail(tiny_model);
+  std::vector<std::int32_t> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back((i * 53 + 7) % 384);
+  // llama-perplexity -c 16: windows of 16 (two trailing ids dropped), positions 9..15 scored.
+  const auto po = tqlib::llama_perplexity_options(16);
+  CHECK(po.window == 16);
+  CHECK(po.score_from == 9);
+  CHECK(!po.window_first_id);
+  auto p = tqlib::perplexity(m, ids, po);
+  REQUIRE(p);
+  CHECK(p->windows == 3);
+  CHECK(p->tokens == 3 * 7);
+  CHECK(p->nll == Approx(nll_from_logits(m, ids, 16, 9, std::nullopt)).epsilon(1e-5));
+  CHECK(p->ppl_error > 0);
+  // A BOS in place of each window's first id (llama-perplexity's add_bos): different context,
+  // same scored positions.
+  auto pb = tqlib::perplexity(m, ids, tqlib::llama_perplexity_options(16, 1));
+  REQUIRE(pb);
+  CHECK(pb->tokens == 3 * 7);
+  CHECK(pb->nll == Approx(nll_from_logits(m, ids, 16, 9, 1)).epsilon(1e-5));
+  CHECK(pb->nll != p->nll);
+  // Any other first scored position; out of range is refused.
+  tqlib::perplexity_options o;
+  o.window = 10;
+  o.score_from = 4;
+  auto p4 = tqlib::perplexity(m, ids, o);
+  REQUIRE(p4);
+  CHECK(p4->tokens == 5 * 6);
+  CHECK(p4->nll == Approx(nll_from_logits(m, ids, 10, 4, std::nullopt)).epsilon(1e-5));
+  for (int bad : {0, 10}) {
+    o.score_from = bad;
+    CHECK(!tqlib::perplexity(m, ids, o));
+  }
+  o.score_from = 1;
+  o.window_first_id = 384;
+  CHECK(!tqlib::perplexity(m, ids, o));
+}
+
 TEST_CASE("api: quantize_model reports each decision as data and signs", "[api]") {
   const auto dir = std::filesystem::temp_directory_path() / ("tqlib_api_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

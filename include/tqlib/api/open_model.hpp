@@ -240,7 +240,8 @@ inline result<model_handle> open_model_bytes(std::span<const std::byte> bytes, s
 }
 
 // Only the tokenizer of PATH: a folder (tokenizer files, or a Hugging Face model folder), a
-// tokenizer.json file, or an MV2 file that embeds the tokenizer files. No weights are read.
+// tokenizer.json file, a GGUF file (its tokenizer.ggml.* metadata) or an MV2 file that embeds the
+// tokenizer files. No weights are read.
 inline result<tokenizer::qwen_tokenizer> open_tokenizer(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return tokenizer::load_tokenizer_folder(path);

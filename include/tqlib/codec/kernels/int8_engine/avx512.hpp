@@ -49,7 +49,7 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
   using typename core::fast;
   static_assert(!core::has_chunks || core::chunk_blocks % 2 == 0, "chunks start at even blocks (block pairs after them)");
   // With VNNI, matmul takes two tokens a step (layouts without chunks).
-  static constexpr bool two_token_steps = TQLIB_ISA_VNNI != 0 && !core::has_super_blocks;
+  static constexpr bool two_token_steps = TQLIB_ISA_VNNI != 0;
   static constexpr bool adds_offsets = core::has_super_blocks;  // else int8_dot_engine adds them
   static constexpr std::size_t chunk_matmul_rows = 2 * int8_rows_per_pass;  // 32 registers hold 8 accumulators
 
@@ -70,12 +70,7 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
           const __m512i x = _mm512_loadu_si512(a.q + 32 * b);
           const __m512i bias = load_bias512(a, b);
           [[maybe_unused]] const auto ctx = pair_context(cols, b);
-          const int e = int(2 * p);
-          // Lanes of blocks b, b + 1: their scales from lane e, e + 1 (split: lo then hi, 4 lanes each).
-          const __m512i pick = Layout::split_scales ? _mm512_setr_epi32(e, e, e, e, e + 8, e + 8, e + 8, e + 8, e + 1, e + 1, e + 1,
-                                                                        e + 1, e + 9, e + 9, e + 9, e + 9)
-                                                    : _mm512_setr_epi32(e, e, e, e, e, e, e, e, e + 1, e + 1, e + 1, e + 1, e + 1,
-                                                                        e + 1, e + 1, e + 1);
+          const __m512i pick = super_block_pick(p);
           TQLIB_KERNEL_UNROLL
           for (std::size_t r = 0; r < R; ++r) {
             const __m512i s = pair_dot(rows[r], cols, b, ctx, x, bias);
@@ -149,6 +144,7 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
   // finish_rows' steps in its order, so each token's result is its matvec's bit for bit.
   template <std::size_t R>
   static void dot_rows_two_tokens(const std::byte* const* rows, std::size_t cols, const act_view* a, float (*out)[R]) noexcept {
+    if constexpr (core::has_super_blocks) return super_block_rows_two_tokens<R>(rows, cols, a, out);
     const std::size_t blocks = a[0].blocks;
     const __m512i spread = scale_spread();
     __m512 acc[2][R];
@@ -179,9 +175,49 @@ struct int8_engine_avx512 : int8_avx2_core<int8_engine_avx512<Arch, Layout>, Lay
       for (std::size_t r = 0; r < R; ++r) out[t][r] = _mm512_reduce_add_ps(acc[t][r]);
     }
   }
+
+  // dot_rows_two_tokens for super-block layouts: finish_rows' super-block steps for both tokens,
+  // each pair's codes decoded once.
+  template <std::size_t R>
+  static void super_block_rows_two_tokens(const std::byte* const* rows, std::size_t cols, const act_view* a, float (*out)[R]) noexcept {
+    __m512 acc[2][R];
+    TQLIB_KERNEL_UNROLL
+    for (std::size_t r = 0; r < R; ++r) acc[0][r] = acc[1][r] = _mm512_setzero_ps();
+    for (std::size_t k = 0; k < a[0].blocks / 8; ++k) {
+      __m256 lo[2][R], hi[2][R];
+      for (std::size_t t = 0; t < 2; ++t) core::template super_block_setup<R>(rows, a[t], k, lo[t], hi[t], acc[t]);
+      for (std::size_t p = 0; p < 4; ++p) {
+        const std::size_t b = 8 * k + 2 * p;
+        __m512i x[2], bias[2];
+        for (std::size_t t = 0; t < 2; ++t) x[t] = _mm512_loadu_si512(a[t].q + 32 * b), bias[t] = load_bias512(a[t], b);
+        [[maybe_unused]] const auto ctx = pair_context(cols, b);
+        const __m512i pick = super_block_pick(p);
+        TQLIB_KERNEL_UNROLL
+        for (std::size_t r = 0; r < R; ++r) {
+          const __m512i u = pair_codes(rows[r], cols, b, ctx);
+          for (std::size_t t = 0; t < 2; ++t) {
+            const __m512 both = _mm512_insertf32x8(_mm512_castps256_ps512(lo[t][r]), hi[t][r], 1);
+            acc[t][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(bias[t], u, x[t])), _mm512_permutexvar_ps(pick, both), acc[t][r]);
+          }
+        }
+      }
+    }
+    for (std::size_t t = 0; t < 2; ++t) {
+      TQLIB_KERNEL_UNROLL
+      for (std::size_t r = 0; r < R; ++r) out[t][r] = _mm512_reduce_add_ps(acc[t][r]);
+    }
+  }
 #endif
 
  private:
+  // Lanes of blocks 2p, 2p + 1 of a super-block: their scales from lanes 2p, 2p + 1 of {lo, hi}
+  // (split scales: lo then hi, 4 lanes each).
+  static __m512i super_block_pick(std::size_t p) noexcept {
+    const int e = int(2 * p);
+    return Layout::split_scales ? _mm512_setr_epi32(e, e, e, e, e + 8, e + 8, e + 8, e + 8, e + 1, e + 1, e + 1, e + 1, e + 9, e + 9, e + 9, e + 9)
+                                : _mm512_setr_epi32(e, e, e, e, e, e, e, e, e + 1, e + 1, e + 1, e + 1, e + 1, e + 1, e + 1, e + 1);
+  }
+
   // Lanes 0-7 take element 0 of a 4-float scale vector, lanes 8-15 element 1 (one scale per
   // block); with split scales, lanes 4l..4l+3 take element l (one scale per 16 weights).
   static __m512i scale_spread() noexcept {

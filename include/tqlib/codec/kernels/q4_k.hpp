@@ -7,6 +7,9 @@
 #if TQLIB_ISA_AVX2
 #include "tqlib/codec/kernels/k_quants/avx2.hpp"
 #endif
+#if TQLIB_ISA_AVX512
+#include "tqlib/codec/kernels/k_quants/avx512.hpp"
+#endif
 #if TQLIB_ISA_WASM
 #include "tqlib/codec/kernels/k_quants/wasm.hpp"
 #endif

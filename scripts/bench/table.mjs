@@ -3,7 +3,7 @@
 //
 //   node scripts/bench/table.mjs RESULTS.jsonl [tq:CODEC=REFLABEL]...
 //
-// Per file and thread count: median [min-max] over rounds of decode and prefill tokens/s for tq
+// Per file and thread count (MB/token: the weight bytes tq reads per decoded token): median [min-max] over rounds of decode and prefill tokens/s for tq
 // and llama.cpp, and tq / llama.cpp as the median of the per-round ratios. A tq:CODEC row has no
 // llama.cpp run of its own: it is compared with llama.cpp on REFLABEL in the same round and thread
 // count. A row whose partner is missing in a round fails the script: no ratio is made up.
@@ -29,8 +29,8 @@ const labels = [...new Set(recs.filter((x) => x.engine === "tq").map((x) => x.fi
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const spread = (xs) => (xs.length > 1 ? `${fmt(median(xs))} [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]` : fmt(xs[0]));
 
-console.log("| file | threads | decode tq | decode llama.cpp | decode tq/llama.cpp | prefill tq | prefill llama.cpp | prefill tq/llama.cpp |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("| file | MB/token | threads | decode tq | decode llama.cpp | decode tq/llama.cpp | prefill tq | prefill llama.cpp | prefill tq/llama.cpp |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const label of labels)
   for (const t of threadList) {
     const other = refs[label] ?? label;
@@ -48,6 +48,7 @@ for (const label of labels)
     }
     if (!cols.pp_tps.tq.length) continue;
     const name = other === label ? label : `${label} (vs ${other})`;
+    const mb = (get("tq", label, t, rounds.find((r) => get("tq", label, t, r))).result.bytes_per_token / 1e6).toFixed(1);
     const c = (k) => `${spread(cols[k].tq)} | ${spread(cols[k].ll)} | **${median(cols[k].ratio).toFixed(2)}x**`;
-    console.log(`| ${name} | ${t} | ${c("decode_tps")} | ${c("pp_tps")} |`);
+    console.log(`| ${name} | ${mb} | ${t} | ${c("decode_tps")} | ${c("pp_tps")} |`);
   }

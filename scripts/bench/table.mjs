@@ -1,7 +1,8 @@
 // The table of scripts/bench-vs-llamacpp from its results file (one JSON record a line:
 // {"engine":"tq"|"llama.cpp","file":LABEL,"round":R,"result":{...}}).
 //
-//   node scripts/bench/table.mjs RESULTS.jsonl [tq:CODEC=REFLABEL]...
+//   node scripts/bench/table.mjs RESULTS.jsonl CONFIG [tq:CODEC=REFLABEL]...
+// CONFIG: the records of which configuration ("native" or "avx2") to tabulate.
 //
 // Per file and thread count (MB/token: the weight bytes tq reads per decoded token): median [min-max] over rounds of decode and prefill tokens/s for tq
 // and llama.cpp, and tq / llama.cpp as the median of the per-round ratios. A tq:CODEC row has no
@@ -9,10 +10,10 @@
 // count. A row whose partner is missing in a round fails the script: no ratio is made up.
 import fs from "node:fs";
 
-const [file, ...refArgs] = process.argv.slice(2);
+const [file, config, ...refArgs] = process.argv.slice(2);
 const refs = Object.fromEntries(refArgs.map((a) => a.split("=")));
-const recs = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-if (!recs.length) throw new Error("no results");
+const recs = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.config === config);
+if (!recs.length) throw new Error(`no results for ${config}`);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b), n = s.length;

@@ -91,6 +91,8 @@ for (let run = 0; run < args.warmup + args.runs; ++run) {
   }
   const t2 = process.hrtime.bigint();
   await it.return();
+  // llama.cpp's own thread count for this context (node-llama-cpp may lower it under contention).
+  if (context.currentThreads !== args.threads) fail(`llama.cpp ran on ${context.currentThreads} threads, not ${args.threads}`);
   if (steps !== args.gen) fail(`generation stopped after ${steps} of ${args.gen} decode steps (end of generation token?)`);
   if (run < args.warmup) continue;
   pp.push(args.prompt / (Number(t1 - t0) / 1e9));

@@ -110,7 +110,16 @@ void check_perplexity(const std::string& stem) {
   const double want = p["ppl"];
   INFO(stem << ": tq ppl " << r->ppl << ", llama-perplexity " << want << " (" << p["command"].get<std::string>() << ")");
   CHECK(r->tokens == p["scored_tokens"].get<std::size_t>());
-  CHECK(std::abs(r->ppl - want) <= 1e-3 * want);
+  // Within 0.1% of llama-perplexity (issue 23), natively. The WebAssembly build sums in another
+  // order (128-bit vectors, no FMA): on these random-weight files its perplexity moves by up to
+  // 0.03% from the native one (qwen3_untied-q6_k: 1917.52 vs 1918.03 native, llama.cpp 1919.61),
+  // about what llama.cpp's own figure moves with its batch size (docs/gguf.md).
+#ifdef __EMSCRIPTEN__
+  constexpr double ppl_tolerance = 1.5e-3;
+#else
+  constexpr double ppl_tolerance = 1e-3;
+#endif
+  CHECK(std::abs(r->ppl - want) <= ppl_tolerance * want);
 }
 
 }  // namespace

@@ -74,8 +74,13 @@ EMSCRIPTEN_KEEPALIVE const char* tq_info() {
 #else
   const char* simd = "false";
 #endif
+#ifdef __wasm_relaxed_simd__
+  const char* relaxed = "true";
+#else
+  const char* relaxed = "false";
+#endif
   return hand(std::string("{\"version\":\"") + TQLIB_VERSION_STRING + "\",\"arch\":\"" +
-              tqlib::simd::active_arch_name() + "\",\"simd128\":" + simd + ",\"threads\":" + threads +
+              tqlib::simd::active_arch_name() + "\",\"simd128\":" + simd + ",\"relaxed_simd\":" + relaxed + ",\"threads\":" + threads +
               ",\"model_api\":" + (tqlib::wasm::session::has_model_api ? "true" : "false") + "}");
 }
 

@@ -41,6 +41,13 @@
 #else
 #define TQLIB_ISA_WASM 0
 #endif
+// Relaxed SIMD (clang -mrelaxed-simd): i32x4.relaxed_dot_i8x16_i7x16_add, the int8 dot that plain
+// SIMD128 lacks (pmaddubsw + pmaddwd on x86 hosts, sdot on Arm).
+#if TQLIB_ISA_WASM && defined(__wasm_relaxed_simd__)
+#define TQLIB_ISA_WASM_RELAXED 1
+#else
+#define TQLIB_ISA_WASM_RELAXED 0
+#endif
 
 // The per-row loops inside a block step must be unrolled so each row's accumulator stays in a
 // register (GCC otherwise keeps a loop, with the accumulators on the stack, when the decode is long).

@@ -16,6 +16,14 @@
 // Unsigned codes (q4_0 nibbles, trit digits, tq2_0 codes) are dotted as they are; the offset
 // (w = code - offset) comes back once per block through bias4, exact in int32, as the x86 paths do.
 //
+// With relaxed SIMD (TQLIB_ISA_WASM_RELAXED) the unsigned codes skip the widening: packed back
+// into bytes (or decoded as bytes, int8_wasm_layout::decode_bytes), they go through
+// i32x4.relaxed_dot_i8x16_i7x16_add with the activations as they are stored, the offset's bias
+// as its accumulator input. The codes are the second operand and lie in 0..127 (offset <= 64), the
+// range in which that instruction is deterministic (Relaxed SIMD proposal, "Relaxed integer dot
+// product"): every engine, x86 or Arm, computes the exact sum. Signed weights (q8) keep the int16
+// path: |w| and a sign transfer to the activations would need w != -128 for that guarantee.
+//
 // Semantics equal the layouts' scalar decode() bit for bit (tests hold block_dots to the scalar
 // integer reference); blocks without a fast decoder (stream tails, other layouts) fall back to
 // decode() into a buffer and are then dotted the same way.
@@ -24,6 +32,8 @@
 //   static constexpr int offset;                           // codes are w + offset (0: signed)
 //   static bool decode(row, cols, b, wasm_block_w& out);   // block b's codes, or false for a
 //                                                          // block it has no register decoder for
+//   static bool decode_bytes(row, cols, b, wasm_block_b& out);  // optional: the same as bytes
+//                                                          // (relaxed SIMD engine)
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -62,6 +72,17 @@ struct wasm_block_w {
   wasm_w16 lo, hi;
 };
 
+// One 32-block's codes as bytes (relaxed SIMD engine): lo = weights 0..15, hi = 16..31.
+struct wasm_block_b {
+  v128_t lo, hi;
+};
+
+// Bits [shift, shift + width) of each of 16 bytes, for shift + width <= 8 (mask = 2^width - 1): a
+// 16-bit shift moves no bit of one byte into the kept bits of the other.
+TQLIB_KERNEL_INLINE v128_t wasm_byte_bits(v128_t v, int shift, std::uint8_t mask) noexcept {
+  return wasm_v128_and(wasm_u16x8_shr(v, shift), wasm_i8x16_splat(std::int8_t(mask)));
+}
+
 // Digits (trit + 1) of block b of a trit stream (trit_pack.hpp), for whole 32-byte packs.
 TQLIB_KERNEL_INLINE wasm_block_w wasm_trit_pack_digits(const std::byte* stream, std::size_t b) noexcept {
   const std::byte* pack = stream + 32 * (b / 5);
@@ -83,14 +104,21 @@ struct int8_engine_wasm {
     else return 0;
   }();
 
-  using block_w = wasm_block_w;
+  // Unsigned codes in 0..127 take the relaxed int8 dot where the build has it.
+  static constexpr bool relaxed = TQLIB_ISA_WASM_RELAXED && offset > 0 && offset <= 64;
 
-  // Activations of block b, widened like the weights.
-  struct block_x {
+  // Block weights as the dot steps take them: bytes (relaxed) or even/odd int16.
+  using block_w = std::conditional_t<relaxed, wasm_block_b, wasm_block_w>;
+
+  // Activations of block b: the stored bytes (relaxed), else widened like the weights.
+  struct widened_x {
     wasm_w16 lo, hi;
   };
+  using block_x = std::conditional_t<relaxed, wasm_block_b, widened_x>;
   TQLIB_KERNEL_INLINE static block_x load_x(const act_view& a, std::size_t b) noexcept {
-    return {wasm_split_i8(wasm_v128_load(a.q + 32 * b)), wasm_split_i8(wasm_v128_load(a.q + 32 * b + 16))};
+    const v128_t lo = wasm_v128_load(a.q + 32 * b), hi = wasm_v128_load(a.q + 32 * b + 16);
+    if constexpr (relaxed) return {lo, hi};
+    else return {wasm_split_i8(lo), wasm_split_i8(hi)};
   }
 
   // -offset * (sum of each 4 activations) for weights 0..15 (lo) and 16..31 (hi).
@@ -116,24 +144,36 @@ struct int8_engine_wasm {
     }
   }
 
-  // Any layout, any block: decode() to a buffer, back to codes, then widened.
+  // Any layout, any block: decode() to a buffer, back to codes (bytes), then widened unless relaxed.
   TQLIB_KERNEL_INLINE static block_w decode_buffered(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
     alignas(16) std::int8_t w[32];
     Layout::decode(row, cols, b, w);
     v128_t lo = wasm_v128_load(w), hi = wasm_v128_load(w + 16);
     if constexpr (offset != 0) {
-      // w >= -offset and offset <= 40 (trit depth <= 4): the codes fit int8.
+      // w >= -offset and offset <= 64: the codes fit int8.
       lo = wasm_i8x16_add(lo, wasm_i8x16_splat(std::int8_t(offset)));
       hi = wasm_i8x16_add(hi, wasm_i8x16_splat(std::int8_t(offset)));
     }
-    return {wasm_split_i8(lo), wasm_split_i8(hi)};
+    if constexpr (relaxed) return {lo, hi};
+    else return {wasm_split_i8(lo), wasm_split_i8(hi)};
+  }
+
+  // Even/odd int16 codes (0..127) back into bytes in weight order.
+  TQLIB_KERNEL_INLINE static v128_t pack_codes(const wasm_w16& w) noexcept {
+    return wasm_v128_or(w.e, wasm_i16x8_shl(w.o, 8));
   }
 
   // Block b's codes: the layout's register decoder where it has one for this block, else decode_buffered.
   TQLIB_KERNEL_INLINE static block_w decode(const std::byte* row, std::size_t cols, std::size_t b) noexcept {
-    if constexpr (requires(block_w& w) { fast::decode(row, cols, b, w); }) {
-      block_w w;
-      if (fast::decode(row, cols, b, w)) return w;
+    if constexpr (relaxed && requires(wasm_block_b& w) { fast::decode_bytes(row, cols, b, w); }) {
+      wasm_block_b w;
+      if (fast::decode_bytes(row, cols, b, w)) return w;
+    } else if constexpr (requires(wasm_block_w& w) { fast::decode(row, cols, b, w); }) {
+      wasm_block_w w;
+      if (fast::decode(row, cols, b, w)) {
+        if constexpr (relaxed) return {pack_codes(w.lo), pack_codes(w.hi)};
+        else return w;
+      }
     }
     return decode_buffered(row, cols, b);
   }
@@ -141,6 +181,34 @@ struct int8_engine_wasm {
   // Four int32 lanes of 16 weights: lane k is the exact sum of weights 4k..4k+3 times their activations.
   TQLIB_KERNEL_INLINE static v128_t dot16(const wasm_w16& w, const wasm_w16& x) noexcept {
     return wasm_i32x4_add(wasm_i32x4_dot_i16x8(w.e, x.e), wasm_i32x4_dot_i16x8(w.o, x.o));
+  }
+
+  // acc + the lane sums of 16 codes times 16 activations (lane k: weights 4k..4k+3).
+  TQLIB_KERNEL_INLINE static v128_t dot16_add(v128_t w, v128_t x, v128_t acc) noexcept {
+#if TQLIB_ISA_WASM_RELAXED
+    return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x, w, acc);
+#else
+    (void)w, (void)x;
+    return acc;  // not reached: relaxed is false without relaxed SIMD
+#endif
+  }
+
+  // The exact int32 lane sums of a block's two halves, each plus its bias lanes.
+  TQLIB_KERNEL_INLINE static void dot_halves(const block_w& w, const block_x& x, v128_t bias_lo, v128_t bias_hi, v128_t& lo,
+                                             v128_t& hi) noexcept {
+    if constexpr (relaxed) {
+      lo = dot16_add(w.lo, x.lo, bias_lo);
+      hi = dot16_add(w.hi, x.hi, bias_hi);
+    } else {
+      lo = wasm_i32x4_add(bias_lo, dot16(w.lo, x.lo));
+      hi = wasm_i32x4_add(bias_hi, dot16(w.hi, x.hi));
+    }
+  }
+
+  // The block's exact int32 lane sums plus bias (the two halves' bias lanes added).
+  TQLIB_KERNEL_INLINE static v128_t dot_block(const block_w& w, const block_x& x, v128_t bias) noexcept {
+    if constexpr (relaxed) return dot16_add(w.hi, x.hi, dot16_add(w.lo, x.lo, bias));
+    else return wasm_i32x4_add(bias, wasm_i32x4_add(dot16(w.lo, x.lo), dot16(w.hi, x.hi)));
   }
 
   TQLIB_KERNEL_INLINE static float hsum(v128_t v) noexcept {
@@ -202,13 +270,14 @@ struct int8_engine_wasm {
 #pragma clang loop unroll(full)
         for (std::size_t t = 0; t < TT; ++t) {
           if constexpr (Layout::split_scales) {
-            const v128_t lo = wasm_i32x4_add(bias_lo[t], dot16(w.lo, x[t].lo)), hi = wasm_i32x4_add(bias_hi[t], dot16(w.hi, x[t].hi));
+            v128_t lo, hi;
+            dot_halves(w, x[t], bias_lo[t], bias_hi[t], lo, hi);
             const v128_t f = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(lo), wasm_f32x4_splat(slo * dx[t])),
                                             wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hi), wasm_f32x4_splat(shi * dx[t])));
             acc[t][r] = wasm_f32x4_add(acc[t][r], f);
           } else {
             // One scale per block: the two halves' lanes add up before the bias (summed once per block).
-            const v128_t s = wasm_i32x4_add(bias[t], wasm_i32x4_add(dot16(w.lo, x[t].lo), dot16(w.hi, x[t].hi)));
+            const v128_t s = dot_block(w, x[t], bias[t]);
             acc[t][r] = wasm_f32x4_add(acc[t][r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(slo * dx[t])));
           }
         }
@@ -227,8 +296,7 @@ struct int8_engine_wasm {
     load_bias(a, b, bias_lo, bias_hi);
     const block_w w = decode(row, cols, b);
     const block_x x = load_x(a, b);
-    const v128_t lo = wasm_i32x4_add(bias_lo, dot16(w.lo, x.lo)), hi = wasm_i32x4_add(bias_hi, dot16(w.hi, x.hi));
-    return hsum_i32(wasm_i32x4_add(lo, hi));
+    return hsum_i32(dot_block(w, x, wasm_i32x4_add(bias_lo, bias_hi)));
   }
 };
 

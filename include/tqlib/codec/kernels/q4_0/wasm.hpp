@@ -20,6 +20,11 @@ struct int8_wasm_layout<q4_0_layout> {
          {wasm_v128_and(wasm_u16x8_shr(v, 4), nib), wasm_u16x8_shr(v, 12)}};
     return true;
   }
+  TQLIB_KERNEL_INLINE static bool decode_bytes(const std::byte* row, std::size_t, std::size_t b, wasm_block_b& w) noexcept {
+    const v128_t v = wasm_v128_load(row + b * q4_0_traits::block_bytes + 2);
+    w = {wasm_byte_bits(v, 0, 0x0f), wasm_byte_bits(v, 4, 0x0f)};
+    return true;
+  }
 };
 
 }  // namespace tqlib::codec::detail

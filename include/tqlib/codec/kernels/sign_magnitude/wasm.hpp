@@ -137,17 +137,134 @@ TQLIB_KERNEL_INLINE void sm_matmul_wasm_i16(const std::byte* blob, std::size_t r
   sm_matmul_tiles<sm_wasm_ops, 2>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
 }
 
-// The WebAssembly SIMD128 paths.
+#if TQLIB_ISA_WASM_RELAXED
+// Relaxed SIMD: int8 products without widening. i32x4.relaxed_dot_i8x16_i7x16_add is exact on
+// every engine only while its second operand is in 0..127, so that operand is the level's
+// magnitude (|level| <= 127, sm_level_q_max) and the sign moves to the activation (|x| <= 127,
+// sm_activation_q_max): x * sign * magnitude = x * level, the integers of the other paths.
+
+// x with its sign flipped where neg is all ones: (x ^ neg) - neg.
+TQLIB_KERNEL_INLINE v128_t sm_wasm_apply_sign(v128_t x, v128_t neg) noexcept {
+  return wasm_i8x16_sub(wasm_v128_xor(x, neg), neg);
+}
+
+// Coordinates 16h..16h+15 of the 32 whose plane words are in src (sm_wasm_weights): their level
+// magnitudes as bytes (the code table's positive half, indexed by the magnitude bits) and sign
+// masks (all ones where negative).
+template <unsigned MB>
+TQLIB_KERNEL_INLINE void sm_wasm_magnitudes(v128_t src, int h, v128_t level_table, v128_t& magnitude, v128_t& negative) noexcept {
+  const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
+  auto plane_mask = [&](int q) {
+    const std::int8_t i0 = std::int8_t(4 * q + 2 * h), i1 = std::int8_t(i0 + 1);
+    const v128_t spread = wasm_i8x16_make(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1);
+    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(src, spread), bitmask), bitmask);
+  };
+  v128_t index = wasm_i8x16_splat(0);
+  if constexpr (MB >= 1) index = wasm_v128_and(plane_mask(1), wasm_i8x16_splat(1));
+  if constexpr (MB >= 2) index = wasm_v128_or(index, wasm_v128_and(plane_mask(2), wasm_i8x16_splat(2)));
+  if constexpr (MB >= 3) index = wasm_v128_or(index, wasm_v128_and(plane_mask(3), wasm_i8x16_splat(4)));
+  magnitude = wasm_i8x16_swizzle(level_table, index);
+  negative = plane_mask(0);
+}
+
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matvec_wasm_relaxed(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                                std::size_t nblocks, const float* xr, float* y, std::size_t r0, std::size_t r1) {
+  const auto p = sm_prepare_integer<MB, std::int8_t>(blocks, nblocks, xr, 32, sm_coordinate_order);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::byte* row = blob + r * row_bytes;
+    v128_t total = wasm_f32x4_splat(0.f);
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const v128_t level_table = wasm_v128_load(&p.tables[b * 32]);  // codes 0..7: the positive levels
+      const std::int8_t* x = p.xq.data() + p.at[b];
+      v128_t acc = wasm_i32x4_splat(0);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
+        for (int h = 0; h < 2; ++h) {
+          v128_t magnitude, negative;
+          sm_wasm_magnitudes<MB>(src, h, level_table, magnitude, negative);
+          const v128_t xs = sm_wasm_apply_sign(wasm_v128_load(x + g + 16 * std::size_t(h)), negative);
+          acc = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(xs, magnitude, acc);
+        }
+      }
+      total = wasm_f32x4_add(total, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_f32x4_splat(p.unit[b] * sm_scale(row + d.byte))));
+    }
+    y[r] = sm_sum4(total);
+  }
+}
+
+// sm_matmul_tiles' arithmetic on relaxed SIMD: signed int8 levels stored per row, 16 a step,
+// magnitude and sign split again at each product (abs, compare, xor, subtract: cheaper than
+// widening both operands).
+struct sm_wasm_relaxed_ops {
+  using weight = std::int8_t;
+  using activation = std::int8_t;
+  using wregs = v128_t;
+  using xregs = v128_t;
+  using acc = v128_t;
+  using total = v128_t;
+  static constexpr std::size_t step = 16;
+  TQLIB_KERNEL_INLINE static v128_t load_w(const void* p) noexcept { return wasm_v128_load(p); }
+  TQLIB_KERNEL_INLINE static v128_t load_x(const void* p) noexcept { return wasm_v128_load(p); }
+  TQLIB_KERNEL_INLINE static acc start(std::int32_t) noexcept { return wasm_i32x4_splat(0); }
+  TQLIB_KERNEL_INLINE static acc mac(acc a, v128_t w, v128_t x) noexcept {
+    const v128_t negative = wasm_i8x16_lt(w, wasm_i8x16_splat(0));
+    return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sm_wasm_apply_sign(x, negative), wasm_i8x16_abs(w), a);
+  }
+  TQLIB_KERNEL_INLINE static total zero_total() noexcept { return wasm_f32x4_splat(0.f); }
+  TQLIB_KERNEL_INLINE static total apply(total t, acc a, float scale) noexcept {
+    return wasm_f32x4_add(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a), wasm_f32x4_splat(scale)));
+  }
+  TQLIB_KERNEL_INLINE static float sum(total t) noexcept { return sm_sum4(t); }
+};
+
+template <class Arch, unsigned MB>
+TQLIB_KERNEL_INLINE void sm_matmul_wasm_relaxed(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks,
+                                                std::size_t nblocks, const float* XR, std::size_t padded_cols, std::size_t T,
+                                                float* Y, std::size_t rows, std::size_t r0, std::size_t r1) {
+  const auto tokens = sm_prepare_tokens<MB, std::int8_t>(blocks, nblocks, XR, padded_cols, T, 32, sm_coordinate_order);
+  const std::vector<std::size_t>& at = tokens[0].at;
+  const std::vector<std::uint8_t>& tables = tokens[0].tables;
+  auto decode = [&](const std::byte* row, std::int8_t* w, float* scale) {
+    for (std::size_t b = 0; b < nblocks; ++b) {
+      const sm_block_desc& d = blocks[b];
+      const v128_t level_table = wasm_v128_load(&tables[b * 32]);
+      for (std::size_t g = 0; g < d.size; g += 32) {
+        const v128_t src = sm_wasm_planes<MB>(row + d.byte + 2, d.size / 8, g);
+        for (int h = 0; h < 2; ++h) {
+          v128_t magnitude, negative;
+          sm_wasm_magnitudes<MB>(src, h, level_table, magnitude, negative);
+          wasm_v128_store(w + at[b] + g + 16 * std::size_t(h), sm_wasm_apply_sign(magnitude, negative));
+        }
+      }
+      scale[b] = sm_scale(row + d.byte);
+    }
+  };
+  // 4 rows x 2 tokens: 8 int32 sums, 8 float totals and 6 loaded registers.
+  sm_matmul_tiles<sm_wasm_relaxed_ops, 4>(blob, row_bytes, blocks, nblocks, tokens, Y, rows, r0, r1, decode);
+}
+#endif
+
+// The WebAssembly SIMD128 paths (relaxed SIMD where the build has it).
 template <class Arch, unsigned MB>
 struct sm_wasm_path {
   TQLIB_KERNEL_INLINE static void matvec(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
                                           const float* xr, float* y, std::size_t r0, std::size_t r1) noexcept {
+#if TQLIB_ISA_WASM_RELAXED
+    sm_matvec_wasm_relaxed<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+#else
     sm_matvec_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, xr, y, r0, r1);
+#endif
   }
   TQLIB_KERNEL_INLINE static void matmul(const std::byte* blob, std::size_t row_bytes, const sm_block_desc* blocks, std::size_t nblocks,
                                           const float* XR, std::size_t padded_cols, std::size_t T, float* Y, std::size_t rows,
                                           std::size_t r0, std::size_t r1) noexcept {
+#if TQLIB_ISA_WASM_RELAXED
+    sm_matmul_wasm_relaxed<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+#else
     sm_matmul_wasm_i16<Arch, MB>(blob, row_bytes, blocks, nblocks, XR, padded_cols, T, Y, rows, r0, r1);
+#endif
   }
 };
 

@@ -22,6 +22,12 @@ struct int8_wasm_layout<tq2_0_layout> {
          {wasm_v128_and(wasm_u16x8_shr(v1, shift), three), wasm_v128_and(wasm_u16x8_shr(v1, shift + 8), three)}};
     return true;
   }
+  TQLIB_KERNEL_INLINE static bool decode_bytes(const std::byte* row, std::size_t, std::size_t b, wasm_block_b& w) noexcept {
+    const std::byte* qs = row + (b / 8) * tq2_0_traits::block_bytes + 32 * ((b % 8) / 4);
+    const int shift = int(2 * (b % 4));
+    w = {wasm_byte_bits(wasm_v128_load(qs), shift, 3), wasm_byte_bits(wasm_v128_load(qs + 16), shift, 3)};
+    return true;
+  }
 };
 
 }  // namespace tqlib::codec::detail

@@ -1,4 +1,5 @@
-// Types for wasm/js/tqlib.js: tqlib's WebAssembly engine, run in a Web Worker.
+// Types for tqlib.js (npm package tqlib-web; wasm/js/ in the repository): tqlib's WebAssembly
+// engine, run in a Web Worker.
 
 export type TqlibErrorCode =
   | 'invalid_argument' | 'truncated' | 'corrupt' | 'unsupported' | 'io' | 'signature' | 'out_of_memory' | 'error';
@@ -13,7 +14,7 @@ export type EngineVariant = 'simd' | 'scalar' | 'mt';
 
 export interface CreateOptions {
   variant?: EngineVariant | 'auto';
-  /** URL of the folder holding tqlib_engine*.mjs/.wasm (default: build-wasm/wasm/dist/ of this checkout). */
+  /** URL of the folder holding tqlib_engine*.mjs/.wasm (default: defaultEngineBase). */
   engineBase?: string | URL;
   /** Threads for the 'mt' engine (default navigator.hardwareConcurrency). */
   threads?: number;
@@ -101,6 +102,8 @@ export interface SelftestReport {
   checks: { name: string; ok: boolean; detail: string }[];
 }
 
+/** Where the engines are looked for by default, an absolute URL: the npm package's engines/
+ *  folder next to tqlib.js (in the repository: build-wasm/wasm/dist/). */
 export const defaultEngineBase: string;
 export function hasWasmSimd(): boolean;
 export function canUseThreads(): boolean;

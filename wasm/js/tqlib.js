@@ -20,8 +20,11 @@ export class TqlibError extends Error {
   }
 }
 
-// The engines scripts/build-wasm writes, relative to this file (wasm/js/ -> build-wasm/wasm/dist/).
-export const defaultEngineBase = new URL('../../build-wasm/wasm/dist/', import.meta.url).href;
+// The folder of the engines, by URL relative to engine-base.js: build-wasm/wasm/dist/ in the
+// repository, the package's engines/ folder in the npm package (scripts/pack-npm).
+import { defaultEngineBase } from './engine-base.js';
+
+export { defaultEngineBase };
 
 // True when this browser runs WebAssembly SIMD (a module using one v128 instruction validates).
 export function hasWasmSimd() {

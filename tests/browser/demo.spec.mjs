@@ -98,13 +98,16 @@ async function main() {
     };
 
     // 1. every engine variant starts and passes its self-test
-    for (const [variant, simd, threads] of [['simd', true, false], ['scalar', false, false], ['mt', true, true]]) {
+    const variants = [['relaxed', true, true, false], ['relaxed-mt', true, true, true], ['simd', true, false, false],
+      ['mt', true, false, true], ['scalar', false, false, false]];
+    for (const [variant, simd, relaxed, threads] of variants) {
       await open(`?engine=${variant}`);
       const ready = await page.evaluate(() => document.body.dataset.ready === '1');
       check(`engine '${variant}' starts`, ready, ready ? '' : await page.textContent('#status'));
       if (!ready) continue;
       const info = await page.evaluate(() => window.tqlibDemo.tq.info);
-      check(`engine '${variant}' build flags`, info.simd128 === simd && info.threads === threads, JSON.stringify(info));
+      check(`engine '${variant}' build flags`, info.simd128 === simd && info.relaxed_simd === relaxed && info.threads === threads,
+        JSON.stringify(info));
       const r = await page.evaluate(() => window.tqlibDemo.selftest());
       const bad = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
       check(`engine '${variant}' self-test (${r.passed} checks, ${r.codecs} codecs, ${r.arch})`,
@@ -114,7 +117,8 @@ async function main() {
     // 2. default page: cross-origin isolated, picks the threaded engine
     await open();
     const iso = await page.evaluate(() => ({ iso: crossOriginIsolated, variant: window.tqlibDemo.tq.variant }));
-    check('page is cross-origin isolated and picks the threaded engine', iso.iso && iso.variant === 'mt', JSON.stringify(iso));
+    check('page is cross-origin isolated and picks the threaded relaxed-SIMD engine', iso.iso && iso.variant === 'relaxed-mt',
+      JSON.stringify(iso));
 
     // 3. a file that is not an MV2 model is refused with a clear message
     const loadFile = async (name, bytes, key = '') => {
@@ -178,9 +182,21 @@ async function main() {
         check(`${label}: browser greedy text equals native tq run --temp 0`, web.text === native || web.text.trim() === native.trim(),
           `\n    browser: ${JSON.stringify(web.text)}\n    native:  ${JSON.stringify(native)}`);
       }
-      console.log(`  ${label}: browser decode speed (threaded engine): ${web.tps.toFixed(2)} tokens/s`);
+      console.log(`  ${label}: browser decode speed: ${web.tps.toFixed(2)} tokens/s`);
     };
     await greedyMatchesNative('default model', modelPath);
+    // The same greedy text from every other engine (each its own kernels: relaxed, SIMD128, scalar).
+    for (const [variant] of variants.filter(([v]) => v !== 'relaxed-mt')) {
+      await open(`?engine=${variant}`);
+      await page.check('input[name=source][value=default]');
+      await page.fill('#public-key', '');
+      await page.click('#load');
+      await page.waitForFunction(() => ['loaded', 'error'].includes(document.body.dataset.state), null, { timeout: 600000 });
+      const state = await page.evaluate(() => document.body.dataset.state);
+      check(`engine '${variant}': the embedded default model loads`, state === 'loaded', await page.textContent('#status'));
+      if (state === 'loaded') await greedyMatchesNative(`default model, engine '${variant}'`, modelPath);
+    }
+    await open();
 
     // 6. the embedded model as a GGUF file in llama.cpp's Q4_K_M mix (Q4_K, and Q5_0 / Q8_0 for
     // rows that are not whole 256-weight super-blocks, as llama-quantize falls back), loaded from

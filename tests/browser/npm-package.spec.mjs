@@ -272,10 +272,10 @@ async function main() {
       }
     };
 
-    // Cross-origin isolated (COOP/COEP): the SIMD engine, the threaded one, and what auto picks.
+    // Cross-origin isolated (COOP/COEP): the relaxed-SIMD and SIMD128 engines, 1 thread and threaded, and what auto picks.
     const iso = await startServer(scratch, true);
     servers.push(iso);
-    for (const [engine, threads] of [['simd', false], ['mt', true]]) {
+    for (const [engine, threads] of [['relaxed', false], ['relaxed-mt', true], ['simd', false], ['mt', true]]) {
       const r = await run(iso, engine);
       generates(`engine '${engine}' (isolated page)`, r);
       if (r && r.info) {

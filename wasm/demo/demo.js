@@ -173,7 +173,7 @@ async function main() {
       `The WebAssembly engine did not start (${err.message}). Build it with scripts/build-wasm.`));
     return;
   }
-  $('engine').textContent = `${tq.variant} · ${tq.info.arch}${tq.variant === 'mt' ? ` · ${tq.threads} threads` : ''}`;
+  $('engine').textContent = `${tq.variant} · ${tq.info.arch}${tq.threads > 1 || tq.variant.endsWith('mt') ? ` · ${tq.threads} threads` : ''}`;
   tq.addEventListener('progress', (e) => {
     const { stage, done, total } = e.detail;
     $('progress').value = total ? done / total : 0;

@@ -8,15 +8,17 @@ export class TqlibError extends Error {
   readonly code: TqlibErrorCode;
 }
 
-/** 'simd': WebAssembly SIMD, one thread. 'scalar': no SIMD (baseline). 'mt': SIMD + threads
- *  (needs a cross-origin isolated page). 'auto' picks mt, then simd, then scalar. */
-export type EngineVariant = 'simd' | 'scalar' | 'mt';
+/** 'relaxed': WebAssembly relaxed SIMD (int8 dot products), one thread. 'relaxed-mt': the same
+ *  with threads. 'simd': SIMD128, one thread. 'mt': SIMD128 + threads. 'scalar': no SIMD
+ *  (baseline). Threaded variants need a cross-origin isolated page. 'auto' picks relaxed-mt, mt,
+ *  relaxed, simd, scalar: the first this browser and page run. */
+export type EngineVariant = 'relaxed' | 'relaxed-mt' | 'simd' | 'mt' | 'scalar';
 
 export interface CreateOptions {
   variant?: EngineVariant | 'auto';
   /** URL of the folder holding tqlib_engine*.mjs/.wasm (default: defaultEngineBase). */
   engineBase?: string | URL;
-  /** Threads for the 'mt' engine (default navigator.hardwareConcurrency). */
+  /** Threads for a threaded engine (default navigator.hardwareConcurrency). */
   threads?: number;
 }
 
@@ -24,6 +26,7 @@ export interface EngineInfo {
   version: string;
   arch: string;
   simd128: boolean;
+  relaxed_simd: boolean;
   threads: boolean;
   model_api: boolean;
   variant: EngineVariant;
@@ -107,6 +110,9 @@ export interface SelftestReport {
 export const defaultEngineBase: string;
 export function hasWasmSimd(): boolean;
 export function canUseThreads(): boolean;
+export function hasRelaxedSimd(): boolean;
+/** The variants that run threads (and need a cross-origin isolated page). */
+export const threadedVariants: readonly EngineVariant[];
 export function pickVariant(): EngineVariant;
 
 export class Tqlib extends EventTarget {

@@ -38,25 +38,45 @@ export function canUseThreads() {
   return typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
 }
 
-export function pickVariant() {
-  if (!hasWasmSimd()) return 'scalar';
-  return canUseThreads() ? 'mt' : 'simd';
+// True when this browser runs relaxed SIMD: a module whose one function is
+// i32x4.relaxed_dot_i8x16_i7x16_add (0xfd 0x113) over three splats validates.
+export function hasRelaxedSimd() {
+  return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+    10, 19, 1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 147, 2, 11]));
 }
 
-const engineFile = { simd: 'tqlib_engine.mjs', scalar: 'tqlib_engine_scalar.mjs', mt: 'tqlib_engine_mt.mjs' };
+// The best engine this browser and page can run: relaxed SIMD over SIMD128 over scalar, threaded
+// when the page is cross-origin isolated.
+export function pickVariant() {
+  if (!hasWasmSimd()) return 'scalar';
+  const relaxed = hasRelaxedSimd();
+  if (canUseThreads()) return relaxed ? 'relaxed-mt' : 'mt';
+  return relaxed ? 'relaxed' : 'simd';
+}
+
+const engineFile = {
+  relaxed: 'tqlib_engine_relaxed.mjs', 'relaxed-mt': 'tqlib_engine_relaxed_mt.mjs',
+  simd: 'tqlib_engine.mjs', mt: 'tqlib_engine_mt.mjs', scalar: 'tqlib_engine_scalar.mjs',
+};
+// The variants that run threads (and need a cross-origin isolated page).
+export const threadedVariants = ['relaxed-mt', 'mt'];
 
 export class Tqlib extends EventTarget {
-  // options: { variant: 'auto'|'simd'|'scalar'|'mt', engineBase: URL of the dist folder,
-  //            threads: number (mt only; default navigator.hardwareConcurrency) }
+  // options: { variant: 'auto'|'relaxed'|'relaxed-mt'|'simd'|'mt'|'scalar', engineBase: URL of the
+  //            engines' folder, threads: number (threaded variants; default navigator.hardwareConcurrency) }
   static async create(options = {}) {
     const variant = !options.variant || options.variant === 'auto' ? pickVariant() : options.variant;
     if (!engineFile[variant]) throw new TqlibError('invalid_argument', `unknown engine variant '${variant}'`);
-    if (variant === 'mt' && !canUseThreads()) {
+    if (variant.startsWith('relaxed') && !hasRelaxedSimd()) {
+      throw new TqlibError('unsupported', 'this browser does not run WebAssembly relaxed SIMD (pick simd or mt)');
+    }
+    const threaded = threadedVariants.includes(variant);
+    if (threaded && !canUseThreads()) {
       throw new TqlibError('unsupported', 'the threaded engine needs a cross-origin isolated page (COOP/COEP headers)');
     }
     const tq = new Tqlib();
     tq.variant = variant;
-    tq.threads = variant === 'mt' ? Math.max(1, options.threads || navigator.hardwareConcurrency || 1) : 1;
+    tq.threads = threaded ? Math.max(1, options.threads || navigator.hardwareConcurrency || 1) : 1;
     const engineUrl = new URL(engineFile[variant], options.engineBase || defaultEngineBase).href;
     tq.info = await tq._request({ type: 'init', engineUrl, variant });
     return tq;

@@ -151,19 +151,21 @@ TQLIB_KERNEL_INLINE v128_t sm_wasm_apply_sign(v128_t x, v128_t neg) noexcept {
 // Coordinates 16h..16h+15 of the 32 whose plane words are in src (sm_wasm_weights): their level
 // magnitudes as bytes (the code table's positive half, indexed by the magnitude bits) and sign
 // masks (all ones where negative).
+// Every index here is below 16, where relaxed_swizzle is deterministic (and one pshufb on x86
+// hosts, where i8x16.swizzle needs a saturating add first).
 template <unsigned MB>
 TQLIB_KERNEL_INLINE void sm_wasm_magnitudes(v128_t src, int h, v128_t level_table, v128_t& magnitude, v128_t& negative) noexcept {
   const v128_t bitmask = wasm_i64x2_splat(0x8040201008040201LL);
   auto plane_mask = [&](int q) {
     const std::int8_t i0 = std::int8_t(4 * q + 2 * h), i1 = std::int8_t(i0 + 1);
     const v128_t spread = wasm_i8x16_make(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1);
-    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(src, spread), bitmask), bitmask);
+    return wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_relaxed_swizzle(src, spread), bitmask), bitmask);
   };
   v128_t index = wasm_i8x16_splat(0);
   if constexpr (MB >= 1) index = wasm_v128_and(plane_mask(1), wasm_i8x16_splat(1));
   if constexpr (MB >= 2) index = wasm_v128_or(index, wasm_v128_and(plane_mask(2), wasm_i8x16_splat(2)));
   if constexpr (MB >= 3) index = wasm_v128_or(index, wasm_v128_and(plane_mask(3), wasm_i8x16_splat(4)));
-  magnitude = wasm_i8x16_swizzle(level_table, index);
+  magnitude = wasm_i8x16_relaxed_swizzle(level_table, index);
   negative = plane_mask(0);
 }
 

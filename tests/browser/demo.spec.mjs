@@ -6,61 +6,27 @@
 // Env: TQLIB_CHROMIUM (default /usr/bin/chromium), TQLIB_NATIVE_TQ (default build/tq),
 //      TQLIB_SCREENSHOT (default build-wasm/browser-demo.png), TQLIB_PROMPT, TQLIB_TOKENS.
 // Prints one line per check and "N passed, N failed" last; exits non-zero on any failure.
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { root, chromiumPath, checker, startServer, launchChromium, nativeGreedy as tqGreedy } from '../../scripts/lib/browser.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(import.meta.url);
 const env = process.env;
-const chromiumPath = env.TQLIB_CHROMIUM || '/usr/bin/chromium';
 const nativeTq = env.TQLIB_NATIVE_TQ || path.join(root, 'build/tq');
 const screenshot = env.TQLIB_SCREENSHOT || path.join(root, 'build-wasm/browser-demo.png');
 const modelPath = path.join(root, 'models/tqlib-default.mv2');
 const prompt = env.TQLIB_PROMPT || 'The old man looked at the sea and';
 const nTokens = Number(env.TQLIB_TOKENS || 24);
 const dist = path.join(root, 'build-wasm/wasm/dist');
+const { check, finish, tally } = checker();
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
-function finish() {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(root, 'scripts/serve'), '--port', '0', '--quiet'],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/serving (http:\/\/127\.0\.0\.1:\d+\/)/);
-      if (m) resolve({ proc: p, base: m[1] });
-    });
-    p.on('exit', (code) => reject(new Error(`scripts/serve exited with ${code}`)));
-  });
-}
-
-// What the native engine prints for the same greedy run: the generated text only (the prompt
-// is removed when tq echoes it).
-function nativeGreedy(model = modelPath) {
-  const out = execFileSync(nativeTq, ['run', model, '--prompt', prompt, '--temp', '0', '-n', String(nTokens)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600000 });
-  return out.startsWith(prompt) ? out.slice(prompt.length) : out;
-}
+const nativeGreedy = (model = modelPath) => tqGreedy({ tq: nativeTq, model, prompt, tokens: nTokens });
 
 async function main() {
   // --- prerequisites: fail loudly, never pass by doing nothing ---
-  for (const f of ['tqlib_engine.mjs', 'tqlib_engine_scalar.mjs', 'tqlib_engine_mt.mjs']) {
+  for (const f of ['tqlib_engine_relaxed.mjs', 'tqlib_engine_relaxed_mt.mjs', 'tqlib_engine.mjs', 'tqlib_engine_mt.mjs',
+    'tqlib_engine_scalar.mjs']) {
     if (!fs.existsSync(path.join(dist, f))) {
       check(`engine ${f} built`, false, `missing ${path.join(dist, f)}: run scripts/build-wasm`);
       return;
@@ -75,16 +41,8 @@ async function main() {
     return;
   }
 
-  const { chromium } = require('playwright-core');
-  const server = await startServer();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tqlib-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-  });
+  const server = await startServer({ quiet: true });
+  const { context, close } = await launchChromium({ viewport: { width: 1280, height: 860 } });
   const pageErrors = [];
   try {
     const page = context.pages()[0] || (await context.newPage());
@@ -228,14 +186,13 @@ async function main() {
     } catch (e) {
       console.log(`screenshot failed: ${e.message}`);
     }
-    await context.close();
+    await close();
     server.proc.kill();
-    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
 main().then(finish, (e) => {
   console.log(`FAIL ${e.stack || e}`);
-  failed++;
+  tally.failed++;
   finish();
 });

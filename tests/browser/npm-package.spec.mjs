@@ -10,17 +10,13 @@
 //      TQLIB_WASM_BUILD_DIR (default build-wasm), TQLIB_PROMPT, TQLIB_TOKENS (default 16),
 //      TQLIB_KEEP_SCRATCH=1 keeps the scratch folder.
 // Prints one line per check and "N passed, N failed" last; exits non-zero on any failure.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { root, chromiumPath, checker, startServer as serve, launchChromium, nativeGreedy as tqGreedy } from '../../scripts/lib/browser.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(import.meta.url);
 const env = process.env;
-const chromiumPath = env.TQLIB_CHROMIUM || '/usr/bin/chromium';
 const nativeTq = env.TQLIB_NATIVE_TQ || path.join(root, 'build/tq');
 const dist = path.join(path.resolve(root, env.TQLIB_WASM_BUILD_DIR || 'build-wasm'), 'wasm/dist');
 const modelPath = path.join(root, 'models/tqlib-default.mv2');
@@ -28,19 +24,7 @@ const srcDir = path.join(root, 'wasm/js');
 const prompt = env.TQLIB_PROMPT || 'Once upon a time';
 const nTokens = Number(env.TQLIB_TOKENS || 16);
 const tarball = process.argv[2] ? path.resolve(process.argv[2]) : '';
-
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-  return ok;
-}
-function finish() {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
+const { check, finish, tally } = checker();
 
 const libraryVersion = (() => {
   const m = fs.readFileSync(path.join(root, 'include/tqlib/version.hpp'), 'utf8').match(/TQLIB_VERSION_STRING "([^"]+)"/);
@@ -48,36 +32,11 @@ const libraryVersion = (() => {
   return m[1];
 })();
 
-// scripts/serve on another root; resolves once it prints its address. Collects the 404 lines it
-// prints (it is not --quiet), so a file the page asks for that the package lacks is a failure.
-function startServer(dir, isolate) {
-  return new Promise((resolve, reject) => {
-    const args = [path.join(root, 'scripts/serve'), '--port', '0', '--root', dir];
-    if (!isolate) args.push('--no-isolation');
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const server = { proc: p, base: null, notFound: [] };
-    p.stdout.on('data', (d) => {
-      out += d;
-      let nl;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        const m = line.match(/serving (http:\/\/127\.0\.0\.1:\d+\/)/);
-        if (m) { server.base = m[1]; resolve(server); }
-        if (line.startsWith('404 ')) server.notFound.push(line.slice(4));
-      }
-    });
-    p.on('exit', (code) => { if (!server.base) reject(new Error(`scripts/serve exited with ${code}`)); });
-  });
-}
+// scripts/serve on the scratch folder (not --quiet: its 404 lines are collected, so a file the
+// page asks for that the package lacks is a failure).
+const startServer = (dir, isolate) => serve({ dir, isolate });
 
-// Native greedy text: tq run prints the generated text and a newline.
-function nativeGreedy() {
-  const out = execFileSync(nativeTq, ['run', modelPath, '--prompt', prompt, '--temp', '0', '-n', String(nTokens)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600000 });
-  return out.endsWith('\n') ? out.slice(0, -1) : out;
-}
+const nativeGreedy = () => tqGreedy({ tq: nativeTq, model: modelPath, prompt, tokens: nTokens });
 
 // The engines tqlib.js can pick (its engineFile table names them).
 function apiEngines() {
@@ -223,8 +182,7 @@ async function main() {
   const pkg = checkTarball();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tqlib-npm-'));
   const servers = [];
-  let context = null;
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tqlib-chromium-'));
+  let browser = null;
   const pageErrors = [];
   try {
     const pkgDir = install(scratch, pkg);
@@ -244,14 +202,8 @@ async function main() {
       }
     }
 
-    const { chromium } = require('playwright-core');
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = context.pages()[0] || (await context.newPage());
+    browser = await launchChromium();
+    const page = browser.context.pages()[0] || (await browser.context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') console.log(`  [page] ${m.text()}`); });
 
@@ -303,9 +255,8 @@ async function main() {
     check('plain server: no request the package could not serve (404)', plain.notFound.length === 0, plain.notFound.join(' '));
   } finally {
     check('no uncaught errors in the page', pageErrors.length === 0, pageErrors.join('; '));
-    if (context) await context.close();
+    if (browser) await browser.close();
     for (const s of servers) s.proc.kill();
-    fs.rmSync(profile, { recursive: true, force: true });
     if (env.TQLIB_KEEP_SCRATCH === '1') console.log(`  kept ${scratch}`);
     else fs.rmSync(scratch, { recursive: true, force: true });
   }
@@ -313,6 +264,6 @@ async function main() {
 
 main().then(finish, (e) => {
   console.log(`FAIL ${e.stack || e}`);
-  failed++;
+  tally.failed++;
   finish();
 });
